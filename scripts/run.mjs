@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// The README's commands (`npm start`, `npm test`, `npm run bench`) start here, so that a machine with
+// nothing but Node and npm can run them: this script finds pnpm (or installs the pinned version into
+// .tools/), installs the workspace, then hands over to turbo. No dependency may be imported here.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pinned = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager.split('@')[1];
+const localTools = join(root, '.tools');
+const env = {
+  ...process.env,
+  PATH: [join(localTools, 'node_modules', '.bin'), process.env.PATH].join(delimiter),
+};
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function pnpmMajor() {
+  const probe = spawnSync('pnpm', ['--version'], { env, encoding: 'utf8' });
+  return probe.status === 0 ? Number(probe.stdout.trim().split('.')[0]) : undefined;
+}
+
+function ensurePnpm() {
+  if (pnpmMajor() === Number(pinned.split('.')[0])) return;
+  console.log(`pipewright: installing pnpm ${pinned} into .tools/ (no global install needed)`);
+  const status = run(
+    'npm',
+    ['install', '--no-save', '--no-package-lock', '--prefix', localTools, `pnpm@${pinned}`],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  if (status !== 0 || pnpmMajor() === undefined) {
+    console.error(
+      'pipewright: could not install pnpm. Install it yourself with `npm i -g pnpm@10` and try again.',
+    );
+    process.exit(1);
+  }
+}
+
+function install() {
+  const args = ['install', '--prefer-offline'];
+  if (process.env.CI) args.push('--frozen-lockfile');
+  const status = run('pnpm', args);
+  if (status !== 0) process.exit(status);
+}
+
+const tasks = {
+  start: [
+    ['pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only']],
+    ['pnpm', ['--filter', '@pipewright/cli', 'run', 'dev', ...process.argv.slice(3)]],
+  ],
+  test: [
+    ['pnpm', ['turbo', 'run', 'build', 'typecheck', 'test', 'check:pkg', '--output-logs=new-only']],
+    ['pnpm', ['biome', 'check', '.']],
+  ],
+  bench: [['pnpm', ['turbo', 'run', 'bench', '--concurrency=1']]],
+};
+
+const task = process.argv[2];
+if (!tasks[task]) {
+  console.error(`usage: node scripts/run.mjs <${Object.keys(tasks).join('|')}>`);
+  process.exit(2);
+}
+ensurePnpm();
+if (!existsSync(join(root, 'node_modules', '.modules.yaml')) || task !== 'bench' || process.env.CI) install();
+for (const [cmd, args] of tasks[task]) {
+  const status = run(cmd, args);
+  if (status !== 0) process.exit(status);
+}
