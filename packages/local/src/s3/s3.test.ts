@@ -1,0 +1,214 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CredentialStore } from '../credentials.js';
+import { Faults } from '../faults.js';
+import { close, listen } from '../http.js';
+import { createS3Server } from './server.js';
+import { ObjectStore } from './store.js';
+
+const admin = { accessKeyId: 'AKIATESTADMIN', secretAccessKey: 'admin-secret' };
+const dir = mkdtempSync(join(tmpdir(), 'pw-s3-'));
+const credentials = new CredentialStore(admin, 60_000);
+const store = new ObjectStore(join(dir, 'data'));
+const faults = new Faults();
+const server = createS3Server({
+  store,
+  credentials,
+  faults,
+  region: 'us-east-1',
+  accountId: '123456789012',
+  kmsRequiredBuckets: new Set(['artifacts']),
+});
+let endpoint = '';
+const client = (creds = admin) =>
+  new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 });
+
+beforeAll(async () => {
+  endpoint = await listen(server, '127.0.0.1', 0);
+  await client().send(new CreateBucketCommand({ Bucket: 'plain' }));
+  await client().send(new CreateBucketCommand({ Bucket: 'artifacts' }));
+});
+afterAll(async () => {
+  await close(server);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('S3 with the SDK defaults', () => {
+  it('round-trips a Buffer and a stream body (aws-chunked + CRC32 trailer)', async () => {
+    const s3 = client();
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'plain',
+        Key: 'a/b.txt',
+        Body: 'hello world',
+        ContentType: 'text/plain',
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'a/b.txt' }));
+    expect(await got.Body!.transformToString()).toBe('hello world');
+    expect(got.ContentType).toBe('text/plain');
+    const file = join(dir, 'stream.txt');
+    writeFileSync(file, 'small file contents\n');
+    await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'stream.txt', Body: createReadStream(file) }));
+    const back = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'stream.txt' }));
+    expect(await back.Body!.transformToString()).toBe('small file contents\n');
+  });
+
+  it('serves ranges and rejects unsatisfiable ones', async () => {
+    const s3 = client();
+    await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'r', Body: '0123456789' }));
+    const r = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'r', Range: 'bytes=2-4' }));
+    expect(await r.Body!.transformToString()).toBe('234');
+    expect(r.ContentRange).toBe('bytes 2-4/10');
+    const s = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'r', Range: 'bytes=-3' }));
+    expect(await s.Body!.transformToString()).toBe('789');
+    await expect(
+      s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'r', Range: 'bytes=20-' })),
+    ).rejects.toMatchObject({
+      name: 'InvalidRange',
+    });
+  });
+
+  it('uploads multipart with lib-storage and SSE-KMS, and echoes SSE on GET/HEAD', async () => {
+    const s3 = client();
+    const data = randomBytes(12 * 1024 * 1024 + 123);
+    const up = new Upload({
+      client: s3,
+      params: {
+        Bucket: 'artifacts',
+        Key: 'big.bin',
+        Body: data,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'alias/k',
+      },
+    });
+    await up.done();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'artifacts', Key: 'big.bin' }));
+    expect(head.ContentLength).toBe(data.length);
+    expect(head.ServerSideEncryption).toBe('aws:kms');
+    expect(head.SSEKMSKeyId).toBe('alias/k');
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'big.bin' }));
+    const bytes = await got.Body!.transformToByteArray();
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+      createHash('sha256').update(data).digest('hex'),
+    );
+    const mid = await s3.send(
+      new GetObjectCommand({
+        Bucket: 'artifacts',
+        Key: 'big.bin',
+        Range: `bytes=${5 * 1024 * 1024 - 2}-${5 * 1024 * 1024 + 1}`,
+      }),
+    );
+    expect(Buffer.from(await mid.Body!.transformToByteArray())).toEqual(
+      data.subarray(5 * 1024 * 1024 - 2, 5 * 1024 * 1024 + 2),
+    );
+  });
+
+  it('denies uploads to the artifact bucket without aws:kms', async () => {
+    await expect(
+      client().send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'x', Body: 'x' })),
+    ).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+  });
+
+  it('lists, deletes and reports missing keys and buckets', async () => {
+    const s3 = client();
+    for (const k of ['l/1', 'l/2', 'l/d/3', 'l/d/4'])
+      await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: k, Body: k }));
+    const all = await s3.send(new ListObjectsV2Command({ Bucket: 'plain', Prefix: 'l/', Delimiter: '/' }));
+    expect(all.Contents?.map((c) => c.Key)).toEqual(['l/1', 'l/2']);
+    expect(all.CommonPrefixes?.map((c) => c.Prefix)).toEqual(['l/d/']);
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: 'plain', Prefix: 'l/', MaxKeys: 3 }));
+    expect(page.IsTruncated).toBe(true);
+    const next = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: 'plain',
+        Prefix: 'l/',
+        ContinuationToken: page.NextContinuationToken,
+      }),
+    );
+    expect(next.Contents?.map((c) => c.Key)).toEqual(['l/d/4']);
+    await s3.send(new DeleteObjectCommand({ Bucket: 'plain', Key: 'l/1' }));
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'l/1' }))).rejects.toMatchObject({
+      name: 'NoSuchKey',
+    });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: 'plain', Key: 'l/1' }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'nope', Key: 'x' }))).rejects.toMatchObject({
+      name: 'NoSuchBucket',
+    });
+    await expect(s3.send(new HeadBucketCommand({ Bucket: 'nope' }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
+  });
+
+  it('rejects unknown keys and bad secrets', async () => {
+    await expect(
+      client({ accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' }).send(
+        new GetObjectCommand({ Bucket: 'plain', Key: 'r' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidAccessKeyId' });
+    await expect(
+      client({ accessKeyId: admin.accessKeyId, secretAccessKey: 'wrong' }).send(
+        new GetObjectCommand({ Bucket: 'plain', Key: 'r' }),
+      ),
+    ).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+  });
+
+  it('scopes session credentials to their objects and expires them', async () => {
+    const s = credentials.issue({ bucket: 'artifacts', readKeys: ['in'], writeKeys: ['out'], jobId: 'j' });
+    const s3 = client(s);
+    await client().send(
+      new PutObjectCommand({
+        Bucket: 'artifacts',
+        Key: 'in',
+        Body: 'input',
+        ServerSideEncryption: 'aws:kms',
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'in' }));
+    expect(await got.Body!.transformToString()).toBe('input');
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'artifacts', Key: 'out', Body: 'o', ServerSideEncryption: 'aws:kms' }),
+    );
+    await expect(
+      s3.send(
+        new PutObjectCommand({ Bucket: 'artifacts', Key: 'in', Body: 'o', ServerSideEncryption: 'aws:kms' }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(
+      s3.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'big.bin' })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    s.expiresAt = Date.now() - 1;
+    await expect(s3.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'in' }))).rejects.toMatchObject({
+      name: 'ExpiredToken',
+    });
+  });
+
+  it('injects throttling and mid-body resets', async () => {
+    faults.set({ s3: { GetObject: { throttleRate: 1 } } });
+    await expect(client().send(new GetObjectCommand({ Bucket: 'plain', Key: 'r' }))).rejects.toMatchObject({
+      name: 'SlowDown',
+    });
+    faults.set({ s3: { GetObject: { resetRate: 1 } } });
+    const got = await client().send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'big.bin' }));
+    await expect(got.Body!.transformToByteArray()).rejects.toThrow();
+    faults.clear();
+  });
+});
