@@ -62,7 +62,7 @@ export class ConfigurationError extends PluginError {
   ) {
     super(
       'INVALID_CONFIGURATION',
-      `invalid configuration for ${plugin}: ${problems.map((p) => `${p.property}: ${p.message}`).join('; ')}`,
+      `invalid configuration: ${problems.map((p) => `${p.property}: ${p.message}`).join('; ')}`,
       { failureType: 'ConfigurationError', details: problems.map((p) => ({ ...p })) },
     );
     this.plugin = plugin;

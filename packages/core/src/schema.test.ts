@@ -63,7 +63,7 @@ describe('parseConfig', () => {
       /unknown property; the action type defines Command/,
     );
     expect((error as ConfigurationError).failureType).toBe('ConfigurationError');
-    expect((error as Error).message).toMatch(/^invalid configuration for my-plugin: /);
+    expect((error as Error).message).toMatch(/^invalid configuration: /);
   });
 
   it('ignores undeclared parameters for extensions', () => {

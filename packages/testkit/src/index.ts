@@ -1,1 +1,6 @@
-export {};
+export {
+  type ActionRun,
+  type FixtureArtifact,
+  type RunActionTestOptions,
+  runPluginAction,
+} from './run-action.js';
