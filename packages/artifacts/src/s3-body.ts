@@ -1,0 +1,89 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { ArtifactError, abortError, describe } from './errors.js';
+import type { S3Location } from './location.js';
+import { mapS3Error } from './s3-errors.js';
+
+/** Consecutive failed resumes (without a single new byte in between) before the download gives up. */
+const MAX_STALLED_RESUMES = 5;
+
+/**
+ * Streams an S3 object's bytes. The SDK retries a request that fails before its response, but not a body
+ * that breaks halfway (connection reset, premature close), which on a big artifact is the likely failure;
+ * so a broken body is resumed with `Range: bytes=<received>-` and `If-Match: <etag>`, which guarantees the
+ * bytes come from the same object version. Bytes are never held beyond the chunk being handed out.
+ */
+export async function* s3Body(
+  s3: S3Client,
+  location: S3Location,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer, void, undefined> {
+  let received = 0;
+  let etag: string | undefined;
+  let total: number | undefined;
+  let stalled = 0;
+  for (;;) {
+    if (signal?.aborted) throw abortError(signal);
+    let response: GetObjectCommandOutput;
+    try {
+      response = await s3.send(
+        new GetObjectCommand({
+          Bucket: location.bucket,
+          Key: location.key,
+          ...(received > 0 ? { Range: `bytes=${received}-`, IfMatch: etag } : {}),
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
+    } catch (error) {
+      if (signal?.aborted) throw abortError(signal);
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (received > 0 && (status === 412 || (error as Error).name === 'PreconditionFailed')) {
+        throw new ArtifactError(
+          'TRANSFER_FAILED',
+          `Artifact s3://${location.bucket}/${location.key} changed while it was being downloaded; retry the job.`,
+          { cause: error },
+        );
+      }
+      throw mapS3Error(error, location, 'read');
+    }
+    if (received === 0) {
+      etag = response.ETag;
+      total = response.ContentLength;
+    }
+    // A server that ignores Range answers 200 with the whole object: skip what we already have.
+    let skip = received > 0 && response.ContentRange === undefined ? received : 0;
+    const body = response.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
+    const before = received;
+    try {
+      if (!body) throw new Error('response has no body');
+      for await (const raw of body) {
+        let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+        if (skip > 0) {
+          const n = Math.min(skip, chunk.length);
+          skip -= n;
+          chunk = chunk.subarray(n);
+          if (chunk.length === 0) continue;
+        }
+        received += chunk.length;
+        yield chunk;
+      }
+      if (total !== undefined && received < total) throw new Error(`body ended after ${received} of ${total} bytes`);
+      return;
+    } catch (error) {
+      body?.destroy?.();
+      if (signal?.aborted) throw abortError(signal);
+      if (error instanceof ArtifactError) throw error;
+      stalled = received > before ? 1 : stalled + 1;
+      if (stalled > MAX_STALLED_RESUMES) {
+        throw new ArtifactError(
+          'TRANSFER_FAILED',
+          `Downloading s3://${location.bucket}/${location.key} kept failing at byte ${received}: ${describe(error)}`,
+          { cause: error },
+        );
+      }
+      await sleep(Math.min(2000, 50 * 2 ** stalled * (0.5 + Math.random())), undefined, { signal }).catch(() => {
+        throw abortError(signal);
+      });
+    }
+  }
+}

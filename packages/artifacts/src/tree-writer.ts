@@ -1,0 +1,228 @@
+import { constants, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ArtifactError, describe } from './errors.js';
+import { assertSafeLink, symlinkAncestor, throughSymlinkError } from './safe-path.js';
+
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+// Bits the process umask would strip from a new file; when none, the explicit chmod can be skipped.
+const UMASK = (() => {
+  try {
+    return process.umask();
+  } catch {
+    return 0o777; // worker threads cannot read it: assume the worst and always chmod
+  }
+})();
+
+/** Regular files keep rwx bits only: setuid/setgid/sticky from an archive are never honoured. */
+export const fileMode = (mode: number | undefined) => (mode === undefined ? 0o644 : mode & 0o777);
+/** Folders keep rwx (and the harmless sticky bit), never setuid/setgid. */
+export const dirMode = (mode: number | undefined) => (mode === undefined ? 0o755 : mode & 0o1777);
+
+function code(error: unknown): string | undefined {
+  return (error as { code?: string } | undefined)?.code;
+}
+
+/**
+ * Writes an archive's entries below one root and is the single place that touches the destination, so
+ * the safety rules hold for every format:
+ * - entry paths arrive already normalized (see safe-path.ts); folders are created one level at a time and
+ *   an existing symlink in the way is refused rather than followed;
+ * - files are created with O_EXCL|O_NOFOLLOW, so a symlink at the final component is never written through;
+ * - symlinks are created last, after every file, and each must resolve inside the root given all the
+ *   others; an entry whose path runs through a symlink of the same archive is refused;
+ * - folder permissions are applied last, so a read-only folder does not block its own contents.
+ */
+export class TreeWriter {
+  readonly #root: string;
+  readonly #dirs = new Map<string, Promise<void>>([['', Promise.resolve()]]);
+  readonly #files = new Set<string>();
+  readonly #links = new Map<string, string>();
+  readonly #dirModes = new Map<string, number>();
+  files = 0;
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async init(): Promise<void> {
+    try {
+      await fs.mkdir(this.#root, { recursive: true });
+    } catch (error) {
+      throw new ArtifactError('LOCAL_IO', `Cannot create the destination folder: ${describe(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** A folder entry; its mode is applied at the end. */
+  async dir(rel: string, mode?: number): Promise<void> {
+    if (rel === '') return;
+    if (this.#links.delete(rel)) {
+      /* a later entry of another kind replaces a pending link, as tar would */
+    }
+    if (this.#files.has(rel)) throw this.#conflict(rel);
+    await this.#ensureDir(rel);
+    this.#dirModes.set(rel, dirMode(mode));
+  }
+
+  /** A regular file; `write` receives the open handle and must write the whole content. */
+  async file(rel: string, mode: number | undefined, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+    const fh = await this.#create(rel, fileMode(mode));
+    try {
+      await write(fh);
+      if ((fileMode(mode) & UMASK) !== 0) await fh.chmod(fileMode(mode));
+    } finally {
+      await fh.close();
+    }
+    this.#files.add(rel);
+    this.files++;
+  }
+
+  /** A symlink entry: validated and created in finish(), once every other entry is on disk. */
+  symlink(rel: string, target: string): void {
+    this.#checkPath(rel);
+    if (this.#dirs.has(rel)) throw this.#conflict(rel);
+    this.#links.set(rel, target);
+  }
+
+  /** A tar hard link: only to a regular file this archive already wrote. */
+  async hardlink(rel: string, targetRel: string): Promise<void> {
+    if (!this.#files.has(targetRel)) {
+      throw new ArtifactError(
+        'UNSAFE_SYMLINK',
+        `Hard link "${rel}" -> "${targetRel}" does not point to a file extracted earlier from the same ` +
+          'artifact; only links to earlier files are kept.',
+        { entry: rel },
+      );
+    }
+    this.#checkPath(rel);
+    await this.#ensureDir(parentOf(rel));
+    const abs = join(this.#root, rel);
+    try {
+      await fs.link(join(this.#root, targetRel), abs);
+    } catch (error) {
+      if (code(error) !== 'EEXIST') throw this.#io(rel, error);
+      await this.#replaceable(rel, abs);
+      await fs.link(join(this.#root, targetRel), abs);
+    }
+    this.#files.add(rel);
+    this.files++;
+  }
+
+  async finish(): Promise<void> {
+    for (const [rel, target] of this.#links) {
+      const through = symlinkAncestor(rel, this.#links);
+      if (through !== undefined) throw throughSymlinkError(rel, through);
+      assertSafeLink(rel, target, this.#links);
+    }
+    for (const [rel, target] of this.#links) {
+      await this.#ensureDir(parentOf(rel));
+      try {
+        await fs.symlink(target, join(this.#root, rel));
+      } catch (error) {
+        if (code(error) !== 'EEXIST') throw this.#io(rel, error);
+        await this.#replaceable(rel, join(this.#root, rel));
+        await fs.symlink(target, join(this.#root, rel));
+      }
+      this.files++;
+    }
+    for (const [rel, mode] of this.#dirModes) {
+      try {
+        await fs.chmod(join(this.#root, rel), mode);
+      } catch (error) {
+        throw this.#io(rel, error);
+      }
+    }
+  }
+
+  #checkPath(rel: string): void {
+    const through = symlinkAncestor(rel, this.#links);
+    if (through !== undefined) throw throughSymlinkError(rel, through);
+  }
+
+  async #create(rel: string, mode: number): Promise<FileHandle> {
+    this.#checkPath(rel);
+    this.#links.delete(rel);
+    if (this.#dirs.has(rel)) throw this.#conflict(rel);
+    await this.#ensureDir(parentOf(rel));
+    const abs = join(this.#root, rel);
+    try {
+      return await fs.open(abs, CREATE_FLAGS, mode);
+    } catch (error) {
+      if (code(error) !== 'EEXIST' && code(error) !== 'ELOOP') throw this.#io(rel, error);
+      await this.#replaceable(rel, abs);
+      try {
+        return await fs.open(abs, CREATE_FLAGS, mode);
+      } catch (again) {
+        throw this.#io(rel, again);
+      }
+    }
+  }
+
+  /** Something already sits where an entry goes: a duplicate file is replaced, anything else refused. */
+  async #replaceable(rel: string, abs: string): Promise<void> {
+    const stat = await fs.lstat(abs);
+    if (stat.isSymbolicLink()) {
+      throw new ArtifactError(
+        'UNSAFE_SYMLINK',
+        `Entry "${rel}" would be written through an existing symlink in the destination; refused.`,
+        { entry: rel },
+      );
+    }
+    if (stat.isDirectory()) throw this.#conflict(rel);
+    await fs.unlink(abs);
+  }
+
+  #ensureDir(rel: string): Promise<void> {
+    const known = this.#dirs.get(rel);
+    if (known) return known;
+    const through = symlinkAncestor(rel, this.#links, true);
+    if (through !== undefined) return Promise.reject(throughSymlinkError(rel, through));
+    if (this.#files.has(rel)) return Promise.reject(this.#conflict(rel));
+    const made = this.#ensureDir(parentOf(rel)).then(() => this.#mkdir(rel));
+    // Remember the promise so concurrent writers into one folder share a single mkdir.
+    this.#dirs.set(rel, made);
+    return made;
+  }
+
+  async #mkdir(rel: string): Promise<void> {
+    const abs = join(this.#root, rel);
+    try {
+      await fs.mkdir(abs, 0o755);
+    } catch (error) {
+      if (code(error) !== 'EEXIST') throw this.#io(rel, error);
+      const stat = await fs.lstat(abs);
+      if (stat.isSymbolicLink()) {
+        throw new ArtifactError(
+          'UNSAFE_SYMLINK',
+          `Folder "${rel}" is an existing symlink in the destination; extracting through it is refused.`,
+          { entry: rel },
+        );
+      }
+      if (!stat.isDirectory()) throw this.#conflict(rel);
+    }
+  }
+
+  #conflict(rel: string): ArtifactError {
+    return new ArtifactError(
+      'CORRUPT_ARCHIVE',
+      `Entry "${rel}" is both a file and a folder in this artifact; rebuild it so each path appears once.`,
+      { entry: rel },
+    );
+  }
+
+  #io(rel: string, error: unknown): ArtifactError {
+    if (error instanceof ArtifactError) return error;
+    return new ArtifactError('LOCAL_IO', `Cannot write "${rel}" into the destination: ${describe(error)}`, {
+      cause: error,
+      entry: rel,
+    });
+  }
+}
+
+export function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i === -1 ? '' : rel.slice(0, i);
+}
