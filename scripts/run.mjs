@@ -12,6 +12,7 @@ const pinned = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).pack
 const localTools = join(root, '.tools');
 const env = {
   ...process.env,
+  TURBO_TELEMETRY_DISABLED: '1',
   PATH: [join(localTools, 'node_modules', '.bin'), process.env.PATH].join(delimiter),
 };
 
