@@ -1,4 +1,10 @@
 export {
+  type FixtureEventOptions,
+  fixtureEvent,
+  type InvokeExtensionOptions,
+  invokeExtension,
+} from './invoke-extension.js';
+export {
   type ActionRun,
   type FixtureArtifact,
   type RunActionTestOptions,
