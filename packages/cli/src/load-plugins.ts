@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type AnyPlugin, isPlugin } from '@pipewright/core';
+import { CliError, UsageError } from './errors.js';
+
+const isPath = (spec: string) =>
+  spec.startsWith('.') || isAbsolute(spec) || /\.(m?js|cjs|ts|mts)$/.test(spec) || spec.includes('\\');
+
+/** From the project first, then from pipewright's own dependencies (the bundled shell plugin). */
+function resolvePackage(name: string, cwd: string): string {
+  try {
+    return createRequire(join(cwd, 'noop.js')).resolve(name);
+  } catch {
+    return createRequire(import.meta.url).resolve(name);
+  }
+}
+
+/**
+ * Resolves `spec` (an npm package name or a file path, optionally `#exportName`) to plugins, from `cwd`.
+ * Without an export name: the default export when it is a plugin (or a list of plugins), else every plugin
+ * the module exports by name.
+ */
+export async function loadPlugin(spec: string, cwd: string): Promise<AnyPlugin[]> {
+  const hash = spec.lastIndexOf('#');
+  const [moduleSpec, exportName] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
+  let url: string;
+  if (isPath(moduleSpec)) {
+    const file = resolve(cwd, moduleSpec);
+    if (!existsSync(file)) {
+      throw new CliError(
+        `plugin ${moduleSpec}: no such file ${file}`,
+        'check the path; it is resolved from the current folder',
+      );
+    }
+    url = pathToFileURL(file).href;
+  } else {
+    try {
+      url = pathToFileURL(resolvePackage(moduleSpec, cwd)).href;
+    } catch {
+      throw new CliError(
+        `plugin ${moduleSpec} is not installed where pipewright runs (${cwd})`,
+        `install it (npm install ${moduleSpec}) or pass a path to its built module, e.g. ./dist/index.js`,
+      );
+    }
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as Error)?.name === 'PluginDefinitionError') throw error;
+    const e = error as Error;
+    throw new CliError(
+      `plugin ${moduleSpec} failed to load: ${e?.message?.split('\n')[0] ?? String(error)}`,
+      /\.ts$/.test(moduleSpec)
+        ? 'point at the built JavaScript (dist/index.js), or build the plugin first'
+        : 'run with --debug for the stack trace',
+      1,
+      { cause: error },
+    );
+  }
+  const pick = (value: unknown): AnyPlugin[] =>
+    isPlugin(value)
+      ? [value]
+      : Array.isArray(value) && value.length > 0 && value.every(isPlugin)
+        ? value
+        : [];
+  if (exportName !== undefined) {
+    const found = pick(mod[exportName]);
+    if (found.length === 0) {
+      const names = Object.keys(mod).filter((k) => pick(mod[k]).length > 0);
+      throw new CliError(
+        `plugin ${moduleSpec} has no plugin export named ${exportName}`,
+        names.length > 0
+          ? `its plugin exports are: ${names.join(', ')}`
+          : 'export the result of definePlugin',
+      );
+    }
+    return found;
+  }
+  const byDefault = pick(mod.default);
+  if (byDefault.length > 0) return byDefault;
+  const named = Object.values(mod).flatMap(pick);
+  if (named.length > 0) return [...new Set(named)];
+  throw new CliError(
+    `plugin ${moduleSpec} exports no plugin definition`,
+    'export default definePlugin({...}) from the module (or name one: module#exportName)',
+  );
+}
+
+/** Loads every spec, in order, without duplicates. */
+export async function loadPlugins(specs: readonly string[], cwd: string): Promise<AnyPlugin[]> {
+  if (specs.length === 0) throw new UsageError('no plugin given', 'name at least one plugin package or file');
+  const all: AnyPlugin[] = [];
+  for (const spec of specs) for (const p of await loadPlugin(spec, cwd)) if (!all.includes(p)) all.push(p);
+  return all;
+}
+
+/** The plugins that define a custom action; an error when none does. */
+export function withActions(plugins: readonly AnyPlugin[]): AnyPlugin[] {
+  const found = plugins.filter((p) => p.action);
+  if (found.length === 0) {
+    throw new CliError(
+      `${plugins.map((p) => p.name).join(', ')} defines no CodePipeline custom action`,
+      'only plugins with an `action` become action types; extensions are deployed with `pipewright extension deploy`',
+    );
+  }
+  return found;
+}

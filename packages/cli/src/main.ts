@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { initCommand } from './commands/init.js';
+import { pipelineCommand } from './commands/pipeline.js';
+import { policyCommand } from './commands/policy.js';
+import { registerCommand } from './commands/register.js';
+import { type Io, processIo } from './common.js';
+import { explain } from './errors.js';
+
+const version = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export function createProgram(io: Io): Command {
+  const program = new Command('pipewright')
+    .description(
+      'Register, wire up, deploy and run pipewright plugins as CodePipeline custom actions and AppConfig extensions.',
+    )
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, '')),
+      writeErr: (s) => io.err(s.replace(/\n$/, '')),
+    });
+  registerCommand(program, io);
+  policyCommand(program, io);
+  pipelineCommand(program, io);
+  initCommand(program, io);
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program).slice(1)) {
+    cmd
+      .exitOverride()
+      .showHelpAfterError('(run with --help for usage)')
+      .configureOutput(program.configureOutput());
+  }
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. Never throws. */
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const debug = argv.includes('--debug');
+  const program = createProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version' ||
+        error.code === 'commander.help'
+      ) {
+        return 0;
+      }
+      if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
+      // Commander already printed the message and the help hint.
+      return 2;
+    }
+    const { message, hint, exitCode } = explain(error);
+    io.err(`error: ${message}`);
+    if (hint) io.err(`hint: ${hint}`);
+    if (debug) io.err(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+    return exitCode;
+  }
+}
