@@ -1,0 +1,223 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { findActionType } from './actionTypes.js';
+import type { Env } from './context.js';
+import { Checker, err } from './errors.js';
+import { createJob } from './jobs.js';
+import type {
+  ActionDeclaration,
+  ActionExecutionRecord,
+  ArtifactStore,
+  ExecutionRecord,
+  StageDeclaration,
+} from './model.js';
+import { getPipelineRecord } from './pipelines.js';
+import { runSourceAction } from './source.js';
+
+/**
+ * The execution engine: stages in order; inside a stage, actions grouped by runOrder, each group in
+ * parallel and after every smaller runOrder has succeeded; artifacts handed on by name; output variables
+ * published under the action's namespace. It is driven by events (start, an action's end), never by a loop.
+ */
+
+export function startPipelineExecution(
+  env: Env,
+  input: { name?: string; variables?: { name: string; value: string }[]; clientRequestToken?: string },
+) {
+  const record = getPipelineRecord(env, input.name);
+  const p = record.pipeline;
+  const variables: Record<string, string> = {};
+  for (const v of p.variables ?? []) if (v.defaultValue !== undefined) variables[v.name] = v.defaultValue;
+  for (const v of input.variables ?? []) {
+    if (!(p.variables ?? []).some((d) => d.name === v.name)) {
+      throw err('ValidationException', `Variable ${v.name} is not declared in pipeline ${p.name}`);
+    }
+    variables[v.name] = v.value;
+  }
+  const now = Date.now();
+  const exec: ExecutionRecord = {
+    pipelineExecutionId: randomUUID(),
+    pipelineName: p.name,
+    pipelineVersion: p.version ?? 1,
+    pipeline: structuredClone(p),
+    status: 'InProgress',
+    startTime: now,
+    lastUpdateTime: now,
+    trigger: {
+      triggerType: 'StartPipelineExecution',
+      triggerDetail: `arn:aws:iam::${env.accountId}:user/local`,
+    },
+    stageIndex: 0,
+    stageStatus: {},
+    artifacts: {},
+    variables: { variables },
+    actions: [],
+  };
+  env.executions.set(exec.pipelineExecutionId, exec);
+  advance(env, exec);
+  return { pipelineExecutionId: exec.pipelineExecutionId };
+}
+
+export function storeFor(exec: ExecutionRecord, region: string): ArtifactStore {
+  const p = exec.pipeline;
+  return p.artifactStore ?? p.artifactStores?.[region] ?? Object.values(p.artifactStores ?? {})[0]!;
+}
+
+/** `<pipeline (20 chars)>/<artifact name (10 chars)>/<7 random chars>`, the shape CodePipeline uses. */
+function artifactKey(pipelineName: string, artifactName: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const rnd = [...randomBytes(7)].map((b) => alphabet[b % alphabet.length]).join('');
+  return `${pipelineName.slice(0, 20)}/${artifactName.slice(0, 10)}/${rnd}`;
+}
+
+export function advance(env: Env, exec: ExecutionRecord): void {
+  while (exec.status === 'InProgress') {
+    const stage = exec.pipeline.stages[exec.stageIndex];
+    if (!stage) {
+      exec.status = 'Succeeded';
+      break;
+    }
+    exec.stageStatus[stage.name] ??= 'InProgress';
+    const records = exec.actions.filter((a) => a.stageName === stage.name);
+    const failed = records.find((a) => a.status === 'Failed');
+    if (failed) {
+      exec.stageStatus[stage.name] = 'Failed';
+      exec.status = 'Failed';
+      exec.statusSummary = `Action ${failed.actionName} in stage ${stage.name} failed: ${failed.errorDetails?.message ?? 'unknown error'}`;
+      break;
+    }
+    const orders = [...new Set(stage.actions.map((a) => a.runOrder ?? 1))].sort((a, b) => a - b);
+    let waiting = false;
+    for (const order of orders) {
+      const group = stage.actions.filter((a) => (a.runOrder ?? 1) === order);
+      const done = group.every((d) => records.find((r) => r.actionName === d.name)?.status === 'Succeeded');
+      if (done) continue;
+      for (const d of group) {
+        if (!records.some((r) => r.actionName === d.name)) startAction(env, exec, stage, d);
+      }
+      waiting = true;
+      break;
+    }
+    if (waiting) break;
+    exec.stageStatus[stage.name] = 'Succeeded';
+    exec.stageIndex++;
+  }
+  exec.lastUpdateTime = Date.now();
+  env.changed();
+}
+
+/** Replaces `#{Namespace.Variable}` references; an unknown reference fails the action, as on AWS. */
+function resolveVariables(exec: ExecutionRecord, config: Record<string, string>): Record<string, string> {
+  const scopes: Record<string, Record<string, string>> = {
+    ...exec.variables,
+    codepipeline: { PipelineExecutionId: exec.pipelineExecutionId },
+  };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) {
+    out[k] = v.replace(/#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_]+)\}/g, (_m, ns: string, name: string) => {
+      const value = scopes[ns]?.[name];
+      if (value === undefined) throw new Error(`Unable to resolve the variable #{${ns}.${name}} in ${k}`);
+      return value;
+    });
+  }
+  return out;
+}
+
+function startAction(env: Env, exec: ExecutionRecord, stage: StageDeclaration, d: ActionDeclaration): void {
+  const now = Date.now();
+  const store = storeFor(exec, d.region ?? env.region);
+  const rec: ActionExecutionRecord = {
+    actionExecutionId: randomUUID(),
+    pipelineExecutionId: exec.pipelineExecutionId,
+    pipelineVersion: exec.pipelineVersion,
+    stageName: stage.name,
+    actionName: d.name,
+    runOrder: d.runOrder ?? 1,
+    status: 'InProgress',
+    startTime: now,
+    lastUpdateTime: now,
+    actionTypeId: d.actionTypeId,
+    configuration: d.configuration ?? {},
+    resolvedConfiguration: {},
+    region: d.region ?? env.region,
+    ...(d.namespace ? { namespace: d.namespace } : {}),
+    inputArtifacts: (d.inputArtifacts ?? []).map((a) => exec.artifacts[a.name]!).filter(Boolean),
+    outputArtifacts: (d.outputArtifacts ?? []).map((a) => ({
+      name: a.name,
+      bucket: store.location,
+      key: artifactKey(exec.pipelineName, a.name),
+    })),
+  };
+  exec.actions.push(rec);
+  const fail = (message: string): void => {
+    setImmediate(() => completeAction(env, exec, rec, { status: 'Failed', code: 'JobFailed', message }));
+  };
+  try {
+    rec.resolvedConfiguration = resolveVariables(exec, rec.configuration);
+  } catch (e) {
+    fail((e as Error).message);
+    return;
+  }
+  const type = findActionType(env, d.actionTypeId);
+  if (d.actionTypeId.owner === 'Custom' && type && !type.deleted) {
+    createJob(env, rec);
+    return;
+  }
+  if (d.actionTypeId.category === 'Source' && type) {
+    runSourceAction(env, rec, store).then(
+      (revision) => completeAction(env, exec, rec, { status: 'Succeeded', revision }),
+      (e: Error) =>
+        completeAction(env, exec, rec, { status: 'Failed', code: 'JobFailed', message: e.message }),
+    );
+    return;
+  }
+  fail(`The local stack does not run ${d.actionTypeId.owner}/${d.actionTypeId.provider} actions`);
+}
+
+export type ActionOutcome =
+  | { status: 'Succeeded'; outputVariables?: Record<string, string>; revision?: string }
+  | { status: 'Failed'; code: string; message: string };
+
+export function completeAction(
+  env: Env,
+  exec: ExecutionRecord,
+  rec: ActionExecutionRecord,
+  outcome: ActionOutcome,
+): void {
+  if (rec.status !== 'InProgress') return;
+  rec.status = outcome.status;
+  rec.lastUpdateTime = Date.now();
+  if (outcome.status === 'Succeeded') {
+    for (const out of rec.outputArtifacts) {
+      if (outcome.revision) out.revision = outcome.revision;
+      exec.artifacts[out.name] = out;
+    }
+    if (outcome.outputVariables) {
+      rec.outputVariables = outcome.outputVariables;
+      if (rec.namespace) exec.variables[rec.namespace] = outcome.outputVariables;
+    }
+  } else {
+    rec.errorDetails = { code: outcome.code, message: outcome.message };
+  }
+  advance(env, exec);
+}
+
+export function findAction(env: Env, actionExecutionId: string, pipelineExecutionId: string) {
+  const exec = env.executions.get(pipelineExecutionId);
+  const rec = exec?.actions.find((a) => a.actionExecutionId === actionExecutionId);
+  return exec && rec ? { exec, rec } : undefined;
+}
+
+export function getExecutionRecord(env: Env, pipelineName: unknown, id: unknown): ExecutionRecord {
+  const c = new Checker();
+  c.string('pipelineExecutionId', id, { required: true });
+  c.throwIfAny();
+  getPipelineRecord(env, pipelineName);
+  const exec = env.executions.get(id as string);
+  if (!exec || exec.pipelineName !== pipelineName) {
+    throw err(
+      'PipelineExecutionNotFoundException',
+      `Pipeline execution '${id}' was not found in pipeline '${pipelineName}'`,
+    );
+  }
+  return exec;
+}
