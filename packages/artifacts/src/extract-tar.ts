@@ -37,9 +37,12 @@ export async function extractTar(
   let chain = Promise.resolve();
   let onFailure = () => {};
   const failed = new Promise<void>((resolve) => (onFailure = resolve));
+  let current: ReadEntry | undefined;
   const fail = (error: unknown) => {
     failure ??= error;
     onFailure();
+    // An entry cut short by a parser error never ends by itself; end its reader so the writer lets go.
+    if (current && !current.emittedEnd && current.listenerCount('error') > 0) current.emit('error', failure);
   };
   const parser = new Parser({
     strict: true,
@@ -47,7 +50,10 @@ export async function extractTar(
     maxDecompressionRatio: Number.MAX_SAFE_INTEGER,
     onReadEntry: (entry: ReadEntry) => {
       chain = chain
-        .then(() => (failure === undefined ? handle(entry) : undefined))
+        .then(() => {
+          current = entry;
+          return failure === undefined ? handle(entry) : undefined;
+        })
         .catch(fail)
         .finally(() => {
           // A refused or failed entry is drained so the parser can reach the end (or the next error).
@@ -107,7 +113,7 @@ export async function extractTar(
   if (failure === undefined) {
     parser.end();
     await Promise.race([ended, failed]);
-    await chain;
+    await Promise.race([chain, failed]);
   }
   if (failure !== undefined) throw failure;
   await writer.finish();

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { ArtifactError, abortError, describe } from './errors.js';
 import { type Budget, RATIO_GRACE_BYTES } from './limits.js';
@@ -103,8 +104,8 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
     if (zip.entryCount > budget.limits.maxEntries) {
       throw new ArtifactError(
         'LIMIT_EXCEEDED',
-        `The zip declares ${zip.entryCount} entries, more than limits.maxEntries (${budget.limits.maxEntries}); ` +
-          'raise the limit if this is expected, or ship fewer, larger files.',
+        `The zip declares ${zip.entryCount} entries, more entries than limits.maxEntries ` +
+          `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
       );
     }
     const entries = await readDirectory(zip);
@@ -116,9 +117,13 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
       const item = plan(entry);
       budget.addEntry(item.rel || '/');
       if (item.entry.isEncrypted()) {
-        throw new ArtifactError('UNSUPPORTED_ENTRY', `Entry "${item.rel}" is encrypted; pipewright cannot read it.`, {
-          entry: item.rel,
-        });
+        throw new ArtifactError(
+          'UNSUPPORTED_ENTRY',
+          `Entry "${item.rel}" is encrypted; pipewright cannot read it.`,
+          {
+            entry: item.rel,
+          },
+        );
       }
       if (!item.entry.canDecodeFileData()) {
         throw new ArtifactError(
@@ -132,7 +137,11 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
       if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
       budget.checkRatio(entry.uncompressedSize, entry.compressedSize, `Entry "${item.rel}"`, item.rel);
       if (item.kind === 'symlink' && entry.uncompressedSize > MAX_LINK_TARGET) {
-        throw corrupt(`Symlink "${item.rel}" has a ${entry.uncompressedSize}-byte target`, undefined, item.rel);
+        throw corrupt(
+          `Symlink "${item.rel}" has a ${entry.uncompressedSize}-byte target`,
+          undefined,
+          item.rel,
+        );
       }
       if (item.rel === '') continue;
       // A later duplicate replaces an earlier one, as `unzip -o` would; planning dedupes so writes never race.
@@ -178,12 +187,18 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
   }
 }
 
-async function writeEntry(zip: yauzl.ZipFile, item: Planned, writer: TreeWriter, budget: Budget): Promise<void> {
+async function writeEntry(
+  zip: yauzl.ZipFile,
+  item: Planned,
+  writer: TreeWriter,
+  budget: Budget,
+): Promise<void> {
   const { entry, rel } = item;
   await writer.file(rel, item.mode, async (fh) => {
     if (entry.uncompressedSize === 0 && entry.compressedSize === 0) return;
     const stream = await openEntry(zip, entry, rel);
     let written = 0;
+    let crc = 0;
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         written += chunk.length;
@@ -192,14 +207,21 @@ async function writeEntry(zip: yauzl.ZipFile, item: Planned, writer: TreeWriter,
         if (written > entry.uncompressedSize) {
           throw corrupt(`Entry "${rel}" inflates past its declared size`, undefined, rel);
         }
-        if (written > RATIO_GRACE_BYTES) budget.checkRatio(written, entry.compressedSize, `Entry "${rel}"`, rel);
+        if (written > RATIO_GRACE_BYTES)
+          budget.checkRatio(written, entry.compressedSize, `Entry "${rel}"`, rel);
+        crc = crc32(chunk, crc);
         await fh.write(chunk);
       }
+      // yauzl checks sizes but not checksums; a flipped bit in a stored entry would otherwise go unnoticed.
+      if (crc !== entry.crc32) throw corrupt(`Entry "${rel}" fails its CRC-32 check`, undefined, rel);
     } catch (error) {
       stream.destroy();
       if (error instanceof ArtifactError) throw error;
       if ((error as { syscall?: string }).syscall === 'write') {
-        throw new ArtifactError('LOCAL_IO', `Cannot write "${rel}": ${describe(error)}`, { cause: error, entry: rel });
+        throw new ArtifactError('LOCAL_IO', `Cannot write "${rel}": ${describe(error)}`, {
+          cause: error,
+          entry: rel,
+        });
       }
       throw corrupt(`Entry "${rel}" is damaged`, error, rel);
     }

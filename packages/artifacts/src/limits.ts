@@ -46,8 +46,8 @@ export class Budget {
     if (++this.entries > this.limits.maxEntries) {
       throw new ArtifactError(
         'LIMIT_EXCEEDED',
-        `The artifact has more than ${this.limits.maxEntries} entries (stopped at "${name}"); raise ` +
-          'limits.maxEntries if this is expected, or ship fewer, larger files.',
+        `The artifact has more entries than limits.maxEntries (${this.limits.maxEntries}); stopped at ` +
+          `"${name}". Raise the limit if this is expected, or ship fewer, larger files.`,
         { entry: name },
       );
     }
@@ -72,9 +72,10 @@ export class Budget {
     if (uncompressed <= RATIO_GRACE_BYTES) return;
     if (uncompressed > this.limits.maxRatio * Math.max(compressed, 1)) {
       const ratio = uncompressed / Math.max(compressed, 1);
+      const where = entry !== undefined && !what.includes(entry) ? ` (at entry "${entry}")` : '';
       throw new ArtifactError(
         'LIMIT_EXCEEDED',
-        `${what} expands ${ratio.toFixed(0)}:1 (${mib(compressed)} to more than ${mib(uncompressed)}), beyond ` +
+        `${what}${where} expands ${ratio.toFixed(0)}:1 (${mib(compressed)} to more than ${mib(uncompressed)}), beyond ` +
           `the limit of ${this.limits.maxRatio}:1; this looks like a zip bomb. Raise limits.maxRatio if the ` +
           'content really is that repetitive.',
         entry === undefined ? undefined : { entry },

@@ -67,7 +67,8 @@ export async function* s3Body(
         received += chunk.length;
         yield chunk;
       }
-      if (total !== undefined && received < total) throw new Error(`body ended after ${received} of ${total} bytes`);
+      if (total !== undefined && received < total)
+        throw new Error(`body ended after ${received} of ${total} bytes`);
       return;
     } catch (error) {
       body?.destroy?.();
@@ -81,9 +82,11 @@ export async function* s3Body(
           { cause: error },
         );
       }
-      await sleep(Math.min(2000, 50 * 2 ** stalled * (0.5 + Math.random())), undefined, { signal }).catch(() => {
-        throw abortError(signal);
-      });
+      await sleep(Math.min(2000, 50 * 2 ** stalled * (0.5 + Math.random())), undefined, { signal }).catch(
+        () => {
+          throw abortError(signal);
+        },
+      );
     }
   }
 }

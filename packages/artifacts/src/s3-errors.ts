@@ -38,9 +38,7 @@ export function mapS3Error(error: unknown, location: S3Location, action: 'read' 
       { cause: error },
     );
   }
-  return new ArtifactError(
-    'TRANSFER_FAILED',
-    `Could not ${action} ${url(location)}: ${describe(error)}`,
-    { cause: error },
-  );
+  return new ArtifactError('TRANSFER_FAILED', `Could not ${action} ${url(location)}: ${describe(error)}`, {
+    cause: error,
+  });
 }

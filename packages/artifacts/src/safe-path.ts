@@ -7,9 +7,13 @@ import { ArtifactError } from './errors.js';
  */
 export function normalizeEntryPath(name: string): string {
   if (name.includes('\0')) {
-    throw new ArtifactError('UNSAFE_PATH', `Entry ${JSON.stringify(name)} contains a NUL byte; rebuild the artifact.`, {
-      entry: name,
-    });
+    throw new ArtifactError(
+      'UNSAFE_PATH',
+      `Entry ${JSON.stringify(name)} contains a NUL byte; rebuild the artifact.`,
+      {
+        entry: name,
+      },
+    );
   }
   if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name)) {
     throw new ArtifactError(

@@ -1,6 +1,6 @@
+import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough } from 'node:stream';
 import { ArtifactError, abortError, describe } from './errors.js';
 import type { S3Location } from './location.js';
 import { mapS3Error } from './s3-errors.js';
@@ -40,7 +40,8 @@ export async function uploadArtifact(
 ): Promise<UploadResult> {
   const { signal } = opts;
   const partSize = opts.partSize ?? 8 * 1024 * 1024;
-  if (partSize < MIN_PART) throw new TypeError(`partSize must be at least 5 MiB (S3's minimum), got ${partSize}`);
+  if (partSize < MIN_PART)
+    throw new TypeError(`partSize must be at least 5 MiB (S3's minimum), got ${partSize}`);
   if (signal?.aborted) throw abortError(signal);
   const zip = await zipFolder(sourceDir, { compressionLevel: opts.compressionLevel ?? 6 });
   let bytes = 0;

@@ -48,7 +48,9 @@ async function walk(root: string): Promise<Item[]> {
     await visit('');
   } catch (error) {
     if (error instanceof ArtifactError) throw error;
-    throw new ArtifactError('LOCAL_IO', `Cannot read the output folder: ${describe(error)}`, { cause: error });
+    throw new ArtifactError('LOCAL_IO', `Cannot read the output folder: ${describe(error)}`, {
+      cause: error,
+    });
   }
   return items;
 }
