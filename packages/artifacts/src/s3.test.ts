@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type LocalStack, startLocalStack } from '@pipewright/local';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTree, rawTar, rawZip, snapshot, tempDir } from './__fixtures__/archives.js';
+import {
+  ArtifactError,
+  createArtifactClient,
+  downloadArtifact,
+  type S3Location,
+  uploadArtifact,
+} from './index.js';
+
+let stack: LocalStack;
+let admin: S3Client;
+let work: string;
+let tree: string;
+let n = 0;
+const dest = () => join(work, `out-${n++}`);
+const loc = (key: string): S3Location => ({ bucket: stack.artifactBucket, key });
+
+/** A client with job-scoped credentials, as CodePipeline hands them to a worker in artifactCredentials. */
+function jobClient(readKeys: string[], writeKeys: string[], issuedAt = Date.now()): S3Client {
+  const session = stack.state.codepipeline.credentials.issue(
+    { bucket: stack.artifactBucket, readKeys, writeKeys, jobId: `job-${n++}` },
+    issuedAt,
+  );
+  const { endpoint, region } = stack.clientConfig('s3');
+  return createArtifactClient({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: session.accessKeyId,
+      secretAccessKey: session.secretAccessKey,
+      sessionToken: session.sessionToken,
+    },
+  });
+}
+
+async function put(key: string, body: Buffer): Promise<void> {
+  await admin.send(
+    new PutObjectCommand({
+      Bucket: stack.artifactBucket,
+      Key: key,
+      Body: body,
+      ServerSideEncryption: 'aws:kms',
+    }),
+  );
+}
+
+async function failure(promise: Promise<unknown>): Promise<ArtifactError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ArtifactError);
+  return error as ArtifactError;
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack();
+  admin = createArtifactClient(stack.clientConfig('s3'));
+  work = await tempDir();
+  tree = join(work, 'tree');
+  await makeTree(tree);
+});
+afterAll(async () => {
+  admin?.destroy();
+  await stack?.stop();
+  await fs.rm(work, { recursive: true, force: true });
+});
+
+describe('upload and download through the local stack', () => {
+  it('round-trips a tree with job credentials: modes, symlinks, empty folders; always aws:kms', async () => {
+    const key = 'pipe/Build/out-1.zip';
+    const s3 = jobClient([key], [key]);
+    const up = await uploadArtifact(s3, tree, loc(key), {
+      kmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/k1',
+    });
+    expect(up.files).toBe(7);
+    expect(up.bytes).toBeGreaterThan(0);
+    const head = await admin.send(new HeadObjectCommand({ Bucket: stack.artifactBucket, Key: key }));
+    expect(head.ServerSideEncryption).toBe('aws:kms');
+    expect(head.SSEKMSKeyId).toBe('arn:aws:kms:us-east-1:123456789012:key/k1');
+    expect(head.ContentLength).toBe(up.bytes);
+
+    const out = dest();
+    const down = await downloadArtifact(s3, loc(key), out);
+    expect(down.format).toBe('zip');
+    expect(down.files).toBe(7);
+    expect(await snapshot(out)).toEqual(await snapshot(tree));
+  });
+
+  it('uploads with the default aws/s3 key when none is given, and an empty folder as an empty zip', async () => {
+    const empty = join(work, 'empty');
+    await fs.mkdir(empty);
+    const key = 'pipe/Build/empty.zip';
+    const up = await uploadArtifact(admin, empty, loc(key));
+    expect(up).toEqual({ bytes: 22, files: 0 });
+    const head = await admin.send(new HeadObjectCommand({ Bucket: stack.artifactBucket, Key: key }));
+    expect(head.ServerSideEncryption).toBe('aws:kms');
+    const down = await downloadArtifact(admin, loc(key), dest());
+    expect(down).toEqual({ format: 'zip', files: 0, bytes: 0 });
+  });
+
+  it('uses multipart with parallel parts for a large artifact and resumes GETs reset mid-body', async () => {
+    const big = join(work, 'big');
+    await fs.mkdir(big);
+    for (let i = 0; i < 4; i++) await fs.writeFile(join(big, `r${i}.bin`), randomBytes(4 * 1024 * 1024));
+    const key = 'pipe/Build/big.zip';
+    const up = await uploadArtifact(admin, big, loc(key), { partSize: 5 * 1024 * 1024, queueSize: 3 });
+    expect(up.bytes).toBeGreaterThan(16 * 1024 * 1024);
+
+    stack.faults.set({ s3: { GetObject: { resetRate: 0.5 } } }, 7);
+    try {
+      const out = dest();
+      const down = await downloadArtifact(admin, loc(key), out);
+      expect(down.bytes).toBe(16 * 1024 * 1024);
+      expect(await snapshot(out)).toEqual(await snapshot(big));
+      expect(stack.faults.injected.reset).toBeGreaterThan(0);
+    } finally {
+      stack.faults.clear();
+    }
+  });
+
+  it('downloads tar.gz and plain-file artifacts', async () => {
+    await put('pipe/Src/a.tgz', rawTar([{ name: 'dir/x.sh', data: 'echo', mode: 0o750 }], true));
+    const out = dest();
+    expect(await downloadArtifact(admin, loc('pipe/Src/a.tgz'), out)).toEqual({
+      format: 'tar.gz',
+      files: 1,
+      bytes: 4,
+    });
+    expect((await fs.stat(join(out, 'dir/x.sh'))).mode & 0o777).toBe(0o750);
+    await put('pipe/Src/settings.json', Buffer.from('{}'));
+    const out2 = dest();
+    expect((await downloadArtifact(admin, loc('pipe/Src/settings.json'), out2)).format).toBe('file');
+    expect(await fs.readFile(join(out2, 'settings.json'), 'utf8')).toBe('{}');
+  });
+});
+
+describe('failures name the object or entry', () => {
+  it('missing object -> NOT_FOUND', async () => {
+    const e = await failure(downloadArtifact(admin, loc('pipe/nope.zip'), dest()));
+    expect(e.code).toBe('NOT_FOUND');
+    expect(e.message).toContain(`s3://${stack.artifactBucket}/pipe/nope.zip`);
+  });
+
+  it('wrong, out-of-scope and expired credentials -> ACCESS_DENIED', async () => {
+    const key = 'pipe/Build/out-1.zip';
+    const { endpoint, region } = stack.clientConfig('s3');
+    const wrong = createArtifactClient({
+      endpoint,
+      region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: stack.credentials.accessKeyId, secretAccessKey: 'not-the-secret' },
+      maxAttempts: 1,
+    });
+    const e1 = await failure(downloadArtifact(wrong, loc(key), dest()));
+    expect(e1.code).toBe('ACCESS_DENIED');
+    expect(e1.message).toContain(`s3://${stack.artifactBucket}/${key}`);
+
+    const e2 = await failure(downloadArtifact(jobClient(['other/key.zip'], []), loc(key), dest()));
+    expect(e2.code).toBe('ACCESS_DENIED');
+    const e3 = await failure(uploadArtifact(jobClient([key], []), tree, loc(key)));
+    expect(e3.code).toBe('ACCESS_DENIED');
+    expect(e3.message).toMatch(/write/);
+
+    const expired = jobClient([key], [key], Date.now() - 60 * 60_000);
+    const e4 = await failure(downloadArtifact(expired, loc(key), dest()));
+    expect(e4.code).toBe('ACCESS_DENIED');
+    expect(e4.message).toMatch(/ExpiredToken/);
+  });
+
+  it('a zip-slip artifact from S3 -> UNSAFE_PATH, nothing written outside', async () => {
+    await put('pipe/Src/slip.zip', rawZip([{ name: '../../pw-slip.txt', data: 'x' }]));
+    const out = dest();
+    const e = await failure(downloadArtifact(admin, loc('pipe/Src/slip.zip'), out));
+    expect(e.code).toBe('UNSAFE_PATH');
+    expect(e.message).toContain('../../pw-slip.txt');
+    await expect(fs.access(join(out, '../../pw-slip.txt'))).rejects.toThrow();
+  });
+
+  it('refuses to upload a folder whose symlink escapes it', async () => {
+    const bad = join(work, 'bad-out');
+    await fs.mkdir(bad);
+    await fs.symlink('/etc/passwd', join(bad, 'passwd'));
+    const e = await failure(uploadArtifact(admin, bad, loc('pipe/Build/bad.zip')));
+    expect(e.code).toBe('UNSAFE_SYMLINK');
+    expect(e.message).toContain('"passwd" -> "/etc/passwd"');
+  });
+
+  it('stops when the signal aborts', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const e = await failure(
+      downloadArtifact(admin, loc('pipe/Build/out-1.zip'), dest(), { signal: controller.signal }),
+    );
+    expect(e.code).toBe('ABORTED');
+  });
+});
