@@ -1,0 +1,44 @@
+// Bundles the action into one ESM file per entry (dist/index.js for the main step, dist/post.js for the post
+// step), every dependency included, as the runner runs them: `node dist/index.js` with no node_modules.
+// dist/ is never committed; the release workflow builds it and publishes it on the release tag.
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outdir = join(here, 'dist');
+
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: here,
+  entryPoints: { index: 'src/index.ts', post: 'src/post.ts' },
+  outdir,
+  bundle: true,
+  splitting: false,
+  format: 'esm',
+  platform: 'node',
+  // The runner runs node24; the tests also run the bundle on Node 20, which supports the same syntax.
+  target: ['node24', 'node20'],
+  minify: true,
+  sourcemap: false,
+  legalComments: 'linked',
+  metafile: true,
+  // Workspace packages from their TypeScript source: the bundle never depends on a stale dist/.
+  conditions: ['@pipewright/source'],
+  mainFields: ['module', 'main'],
+  // Some bundled CommonJS modules call require() for Node built-ins.
+  banner: {
+    js: "import{createRequire as __pwCreateRequire}from'node:module';const require=__pwCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+
+// The runner looks for package.json "type" next to the file; make dist/ ESM whatever surrounds it.
+await writeFile(join(outdir, 'package.json'), '{ "type": "module" }\n');
+await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+
+for (const name of ['index.js', 'post.js']) {
+  const { size } = await stat(join(outdir, name));
+  console.log(`dist/${name}: ${(size / 1024).toFixed(1)} KiB`);
+}
