@@ -409,7 +409,7 @@ export function deploymentSummaryJson(d: Deployment) {
   };
 }
 
-/** restJson1's default timestamp format is epoch seconds. */
-export function epoch(date: Date): number {
-  return date.getTime() / 1000;
+/** AppConfig's model marks these timestamps `date-time`: RFC 3339 strings, not restJson1's epoch seconds. */
+export function epoch(date: Date): string {
+  return date.toISOString();
 }
