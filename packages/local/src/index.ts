@@ -1,3 +1,4 @@
+export * from './appconfig/index.js';
 export type { ExternalS3Options } from './artifacts.js';
 export type { JobTimeouts } from './codepipeline/context.js';
 export type { Credentials } from './credentials.js';
@@ -11,4 +12,5 @@ export {
   type ServiceName,
   startLocalStack,
 } from './stack.js';
+export * from './lambda/index.js';
 export { zipFolder } from './zip.js';

@@ -8,6 +8,7 @@ import {
   type ExternalS3Options,
   LocalArtifacts,
 } from './artifacts.js';
+import { type AppConfigServer, type AppConfigServerOptions, startAppConfigServer } from './appconfig/server.js';
 import type { Env, JobTimeouts } from './codepipeline/context.js';
 import { sweepJobs } from './codepipeline/jobs.js';
 import type { CodePipelineState } from './codepipeline/model.js';
@@ -15,6 +16,7 @@ import { createCodePipelineServer } from './codepipeline/server.js';
 import { CredentialStore, type Credentials, type SessionRecord } from './credentials.js';
 import { type FaultSpec, Faults } from './faults.js';
 import { close, listen } from './http.js';
+import { type LambdaServer, type LambdaServerOptions, startLambdaServer } from './lambda/server.js';
 import { StateFile } from './persistence.js';
 import { createS3Server } from './s3/server.js';
 import { ObjectStore, type StoreSnapshot } from './s3/store.js';
@@ -23,7 +25,7 @@ export interface LocalStackOptions {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
   /** Ports per service; 0 (the default) picks free ports. The CLI uses DEFAULT_PORTS. */
-  ports?: { codepipeline?: number; s3?: number };
+  ports?: { codepipeline?: number; s3?: number; appconfig?: number; lambda?: number };
   region?: string;
   accountId?: string;
   /** The static "admin" credentials accepted by every service. */
@@ -43,6 +45,10 @@ export interface LocalStackOptions {
   faultSeed?: number;
   /** Check SigV4 signatures on the CodePipeline API (S3 always checks). Default true. */
   verifySignatures?: boolean;
+  /** AppConfig emulation: deployment time scale, tick interval, quotas, payload quirks. */
+  appconfig?: Omit<AppConfigServerOptions, 'port' | 'host' | 'region' | 'accountId' | 'lambda'>;
+  /** Local Lambda: functions to register, warm runners, extra environment, log sink. */
+  lambda?: Omit<LambdaServerOptions, 'port' | 'host' | 'region' | 'accountId'>;
 }
 
 export type ServiceName = 'codepipeline' | 's3' | 'appconfig' | 'lambda';
@@ -63,6 +69,10 @@ export interface LocalStack {
   faults: Faults;
   /** Live service state, for assertions in tests (read it; change it through the APIs). */
   state: { codepipeline: Env; s3?: ObjectStore };
+  /** The local Lambda service: `await stack.lambda.registerFunction({ name, handler })`. */
+  lambda: LambdaServer;
+  /** The local AppConfig service (its extensions invoke `lambda`). */
+  appconfig: AppConfigServer;
   /** Configuration for an SDK client of one service: `new S3Client(stack.clientConfig('s3'))`. */
   clientConfig(service: ServiceName): ClientConfig;
   stop(): Promise<void>;
@@ -174,7 +184,31 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const endpoints: LocalStack['endpoints'] = { codepipeline, s3 };
 
   // Other services plug in here: start the server, set `endpoints.<name>`, push it to `servers`.
-  // (AppConfig and Lambda: ./appconfig and ./lambda.)
+  // Functions see the stack's endpoints and credentials, as a deployed function sees AWS through its role.
+  const lambda = await startLambdaServer({
+    ...options.lambda,
+    host,
+    region,
+    accountId,
+    ...(options.ports?.lambda !== undefined ? { port: options.ports.lambda } : {}),
+    environment: {
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: s3,
+      AWS_ENDPOINT_URL_CODEPIPELINE: codepipeline,
+      ...options.lambda?.environment,
+    },
+  });
+  const appconfig = await startAppConfigServer({
+    ...options.appconfig,
+    host,
+    region,
+    accountId,
+    lambda,
+    ...(options.ports?.appconfig !== undefined ? { port: options.ports.appconfig } : {}),
+  });
+  endpoints.lambda = lambda.endpoint;
+  endpoints.appconfig = appconfig.endpoint;
 
   // Job timeouts must fire even when nobody calls the job API.
   const sweeper = setInterval(
@@ -191,6 +225,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     artifactBucket,
     faults,
     state: { codepipeline: env, ...(store ? { s3: store } : {}) },
+    lambda,
+    appconfig,
     clientConfig(service) {
       const endpoint = endpoints[service];
       if (!endpoint) throw new Error(`The local stack has no ${service} endpoint`);
@@ -199,6 +235,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async stop() {
       clearInterval(sweeper);
       await Promise.all(servers.map(close));
+      await appconfig.close();
+      await lambda.close();
       stateFile.flush();
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     },
