@@ -3,6 +3,7 @@ export type { ExternalS3Options } from './artifacts.js';
 export type { JobTimeouts } from './codepipeline/context.js';
 export type { Credentials } from './credentials.js';
 export { type FaultRule, type FaultSpec, Faults } from './faults.js';
+export * from './lambda/index.js';
 export {
   type ClientConfig,
   DEFAULT_CREDENTIALS,
@@ -12,5 +13,4 @@ export {
   type ServiceName,
   startLocalStack,
 } from './stack.js';
-export * from './lambda/index.js';
 export { zipFolder } from './zip.js';

@@ -3,12 +3,16 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AppConfigServer,
+  type AppConfigServerOptions,
+  startAppConfigServer,
+} from './appconfig/server.js';
+import {
   type ArtifactBackend,
   ExternalArtifacts,
   type ExternalS3Options,
   LocalArtifacts,
 } from './artifacts.js';
-import { type AppConfigServer, type AppConfigServerOptions, startAppConfigServer } from './appconfig/server.js';
 import type { Env, JobTimeouts } from './codepipeline/context.js';
 import { sweepJobs } from './codepipeline/jobs.js';
 import type { CodePipelineState } from './codepipeline/model.js';
