@@ -5,7 +5,7 @@ import {
   EVENT_TYPES,
   type Logger,
 } from '@pipewright/core';
-import { createExtensionHost } from '@pipewright/extension-host';
+import { createExtensionHost, isValidatorEvent } from '@pipewright/extension-host';
 import { createLogger, type LogRecord } from '@pipewright/runtime';
 
 export interface FixtureEventOptions {
@@ -98,13 +98,18 @@ export async function invokeExtension(
   const records = options.logs;
   const logger =
     options.logger ?? createLogger({ level: 'debug', sink: (record) => void records?.push(record) });
-  const host = createExtensionHost({ plugins: [plugin], logger });
+  // Validator events carry no parameters: the Lambda host supplies defaults, and so does this.
+  const host = createExtensionHost({
+    plugins: [plugin],
+    logger,
+    defaultParameters: isValidatorEvent(eventOrPoint) ? stringify(options.params) : {},
+  });
   let event: Record<string, unknown>;
   if (typeof eventOrPoint === 'string') {
     event = fixtureEvent(eventOrPoint, options);
   } else {
     event =
-      options.params === undefined
+      options.params === undefined || isValidatorEvent(eventOrPoint as unknown)
         ? eventOrPoint
         : { ...eventOrPoint, Parameters: stringify(options.params) };
   }

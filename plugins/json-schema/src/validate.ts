@@ -1,0 +1,102 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse as parseYaml } from 'yaml';
+
+/** One problem with a document: where (a JSON Pointer into the document) and what. */
+export interface Finding {
+  /** JSON Pointer of the offending value; `` (empty) is the document itself. */
+  instancePath: string;
+  message: string;
+}
+
+export type Format = 'auto' | 'json' | 'yaml';
+
+export class SchemaError extends Error {
+  override readonly name = 'SchemaError';
+}
+
+const DRAFT_07 = /json-schema\.org\/draft-0[4-7]\/schema/;
+const CACHE_MAX = 64;
+// Compiled validators by schema text: compiling is the expensive part, and the same schema arrives with every
+// invocation of a warm Lambda.
+const cache = new Map<string, ValidateFunction>();
+let ajv2020: Ajv2020 | undefined;
+let ajv07: Ajv | undefined;
+
+const options = { allErrors: true, strict: false, logger: false } as const;
+
+/** Compiles a JSON Schema (draft 2020-12 by default, draft-07 when `$schema` says so), once per text. */
+export function compileSchema(text: string): ValidateFunction {
+  const cached = cache.get(text);
+  if (cached) {
+    // Refresh its place in the LRU order.
+    cache.delete(text);
+    cache.set(text, cached);
+    return cached;
+  }
+  let schema: unknown;
+  try {
+    schema = JSON.parse(text);
+  } catch (error) {
+    throw new SchemaError(`the schema is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    if (typeof schema !== 'boolean') throw new SchemaError('the schema must be a JSON object (or a boolean)');
+  }
+  const declared =
+    typeof schema === 'object' && schema !== null ? (schema as { $schema?: unknown }).$schema : undefined;
+  const legacy = typeof declared === 'string' && DRAFT_07.test(declared);
+  let validate: ValidateFunction;
+  try {
+    if (legacy) {
+      ajv07 ??= new Ajv({ ...options, validateSchema: !/draft-0[4]/.test(String(declared)) });
+      validate = ajv07.compile(schema as object);
+    } else {
+      ajv2020 ??= new Ajv2020(options);
+      validate = ajv2020.compile(schema as object);
+    }
+  } catch (error) {
+    throw new SchemaError(`the schema is invalid: ${(error as Error).message}`);
+  }
+  cache.set(text, validate);
+  if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  return validate;
+}
+
+/** Parses a document as JSON or YAML. `auto`: JSON when it looks like JSON, YAML otherwise. */
+export function parseDocument(text: string, format: Format, contentType?: string): unknown {
+  const useYaml =
+    format === 'yaml' ||
+    (format === 'auto' && (/yaml|yml/i.test(contentType ?? '') || !/^\s*[[{"]/.test(text)));
+  if (useYaml) {
+    try {
+      return parseYaml(text);
+    } catch (error) {
+      throw new SchemaError(`the configuration is not valid YAML: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new SchemaError(`the configuration is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function describe(error: ErrorObject): Finding {
+  let message = error.message ?? error.keyword;
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') message += `: ${String(params.additionalProperty)}`;
+  if (error.keyword === 'enum') message += `: ${JSON.stringify(params.allowedValues)}`;
+  return { instancePath: error.instancePath, message };
+}
+
+/** Validates a parsed document; every error, in ajv's order. */
+export function validateDocument(validate: ValidateFunction, document: unknown): Finding[] {
+  if (validate(document)) return [];
+  return (validate.errors ?? []).map(describe);
+}
+
+/** `/port: must be integer`, or `(root): must be object` for the document itself. */
+export function formatFinding(finding: Finding): string {
+  return `${finding.instancePath || '(root)'}: ${finding.message}`;
+}
