@@ -10,6 +10,25 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, 'dist');
 
 await rm(outdir, { recursive: true, force: true });
+// @actions/core imports @actions/http-client (and through it undici, about 400 KiB) only for getIDToken().
+// The action never asks for an OIDC token (configure-aws-credentials does that), so that import is replaced
+// by a stub that says so if it is ever reached.
+const noHttpClient = {
+  name: 'no-actions-http-client',
+  setup(b) {
+    b.onResolve({ filter: /^@actions\/http-client(\/.*)?$/ }, (args) => ({
+      path: args.path,
+      namespace: 'stub',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents: `const no = () => { throw new Error('pipewright: the action bundle has no HTTP client (getIDToken is not supported)'); };
+export class HttpClient { constructor() { no(); } }
+export class BearerCredentialHandler { constructor() { no(); } }`,
+      loader: 'js',
+    }));
+  },
+};
+
 const result = await build({
   absWorkingDir: here,
   entryPoints: { index: 'src/index.ts', post: 'src/post.ts' },
@@ -31,6 +50,7 @@ const result = await build({
   banner: {
     js: "import{createRequire as __pwCreateRequire}from'node:module';const require=__pwCreateRequire(import.meta.url);",
   },
+  plugins: [noHttpClient],
   logLevel: 'warning',
 });
 

@@ -40,12 +40,18 @@ export function formatDuration(ms: number): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
-/** `msg key=value …` for a human reading the log; the level prefixes warnings and errors. */
-export function formatRecord(record: LogRecord): string {
+/** `msg key=value …` for a human reading the log; in a group, the level prefixes warnings and errors. */
+export function formatRecord(record: LogRecord, withLevel = true): string {
   const extra = Object.entries(record)
     .filter(([k, v]) => !QUIET_FIELDS.has(k) && v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  const prefix = record.level === 'error' ? 'Error: ' : record.level === 'warn' ? 'Warning: ' : '';
+  const prefix = !withLevel
+    ? ''
+    : record.level === 'error'
+      ? 'Error: '
+      : record.level === 'warn'
+        ? 'Warning: '
+        : '';
   return `${prefix}${record.msg}${extra.length ? ` ${extra.join(' ')}` : ''}`;
 }
 
@@ -97,7 +103,7 @@ export function createJobLog(masker: Masker, options: { debug?: boolean } = {}):
   const writeNow = (record: LogRecord) => {
     const masked = masker.maskValue(record);
     if (annotate(masked)) return;
-    const line = masker.mask(formatRecord(masked));
+    const line = masker.mask(formatRecord(masked, false));
     if (masked.level === 'debug') core.debug(line);
     else if (masked.level === 'error') core.error(line);
     else if (masked.level === 'warn') core.warning(line);

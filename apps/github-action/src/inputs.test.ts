@@ -100,9 +100,9 @@ describe('parseSettings', () => {
     ],
     ['idle-timeout zero', { mode: 'serve', 'idle-timeout': '0' }, /^idle-timeout: "0" is not a duration/],
     [
-      'idle-timeout outside serve',
-      { 'idle-timeout': '5m' },
-      /^idle-timeout: only applies in `serve` mode, but mode is `drain`/,
+      'idle-timeout in once mode',
+      { mode: 'once', 'idle-timeout': '5m' },
+      /^idle-timeout: does not apply in `once` mode/,
     ],
     ['job-timeout with a bad unit', { 'job-timeout': '3d' }, /^job-timeout: "3d" is not a duration/],
     ['job-timeout over 7 days', { 'job-timeout': '169h' }, /^job-timeout: "169h"/],

@@ -214,10 +214,9 @@ export function parseSettings({ getInput, env = process.env }: ParseOptions): Se
 
   const result = schema.safeParse(raw);
   const problems = result.success ? [] : result.error.issues.map((issue) => issue.message);
-  const mode = raw.mode === '' ? 'drain' : raw.mode;
-  if (raw['idle-timeout'] !== '' && mode !== 'serve' && MODES.includes(mode as Mode)) {
+  if (raw['idle-timeout'] !== '' && raw.mode === 'once') {
     problems.push(
-      `idle-timeout: only applies in \`serve\` mode, but mode is \`${mode}\`. Remove idle-timeout or set mode: serve.`,
+      'idle-timeout: does not apply in `once` mode (one poll, then stop). Remove idle-timeout or use mode: drain or serve.',
     );
   }
   if (!result.success || problems.length > 0) throw new SettingsError(problems);
