@@ -99,6 +99,7 @@ export interface DeploymentEngineOptions {
 export class DeploymentEngine {
   /** Keyed by environment id, in deployment-number order. */
   readonly byEnvironment = new Map<string, Deployment[]>();
+  #closed = false;
 
   constructor(
     private readonly store: Store,
@@ -176,7 +177,9 @@ export class DeploymentEngine {
     while (d.pending.size) await Promise.allSettled([...d.pending]);
   }
 
+  /** Stops every running deployment where it is (no roll back, no further invocations). */
   async close(): Promise<void> {
+    this.#closed = true;
     const all = [...this.byEnvironment.values()].flat();
     for (const d of all) {
       if (isActive(d)) {
@@ -188,15 +191,18 @@ export class DeploymentEngine {
   }
 
   async #run(d: Deployment, strategy: DeploymentStrategy): Promise<void> {
+    // A closed engine leaves deployments where they are rather than racing them to COMPLETE.
+    const live = () => isActive(d) && !this.#closed;
     const ticker = this.#tickLoop(d);
     try {
       for (const step of stepsOf(strategy)) {
         await sleep(step.delayMinutes * this.options.timeScale, d.abort.signal);
-        if (!isActive(d)) return;
+        if (!live()) return;
         d.PercentageComplete = step.percent;
         const ev = this.#log(d, 'PERCENTAGE_UPDATED', 'APPCONFIG', `Deployment is ${step.percent}% complete`);
         this.#fireOn(d, 'ON_DEPLOYMENT_STEP', ev);
       }
+      if (!live()) return;
       d.State = 'BAKING';
       const baking = this.#log(d, 'BAKE_TIME_STARTED', 'APPCONFIG', 'Final bake time started');
       this.#fireOn(d, 'ON_DEPLOYMENT_BAKING', baking);
@@ -204,7 +210,7 @@ export class DeploymentEngine {
       // AT_* points are synchronous with the workflow: a tick still running may roll back, so let it finish.
       d.finishing = true;
       await d.currentTick;
-      if (!isActive(d)) return;
+      if (!live()) return;
       d.State = 'COMPLETE';
       d.CompletedAt = new Date();
       d.ctx.environment.State = 'READY_FOR_DEPLOYMENT';
@@ -219,7 +225,7 @@ export class DeploymentEngine {
   async #tickLoop(d: Deployment): Promise<void> {
     const actions = () => actionsFor(this.store, 'AT_DEPLOYMENT_TICK', d.ctx.resourceArns, d.ctx.dynamic);
     if (actions().length === 0) return;
-    while (isActive(d) && !d.finishing) {
+    while (isActive(d) && !d.finishing && !this.#closed) {
       d.currentTick = this.#tick(d, actions());
       await d.currentTick;
       if (!isActive(d) || d.finishing) return;
@@ -274,6 +280,7 @@ export class DeploymentEngine {
 
   /** ON_* points run asynchronously; their errors are recorded in the event log and otherwise ignored. */
   #fireOn(d: Deployment, point: ActionPoint, event: DeploymentEvent): void {
+    if (this.#closed) return;
     for (const bound of actionsFor(this.store, point, d.ctx.resourceArns, d.ctx.dynamic)) {
       const payload = this.#basePayload(d, point, bound.parameters);
       const p = invokeAction(this.lambda(), bound, payload.InvocationId as string, payload).then(

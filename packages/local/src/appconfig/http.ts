@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfigError, badRequest, payloadTooLarge } from './errors.js';
 
@@ -41,6 +42,8 @@ export class Router {
   }
 
   async dispatch(raw: IncomingMessage, res: ServerResponse, maxBodyBytes: number): Promise<void> {
+    // The SDK reports this header as `$metadata.requestId`.
+    res.setHeader('x-amzn-requestid', randomUUID());
     try {
       const url = new URL(raw.url ?? '/', 'http://localhost');
       const route = this.#routes.find((r) => r.method === raw.method && r.pattern.test(url.pathname));

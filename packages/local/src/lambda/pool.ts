@@ -139,6 +139,8 @@ export class RunnerPool {
           },
         });
       });
+      // Output written just before the result travels on another pipe than the IPC message: give it a turn.
+      await new Promise((resolve) => setImmediate(resolve));
       if (outcome.ok) return finish(outcome.payload);
       return finish(JSON.stringify(outcome.error), 'Unhandled');
     } catch (err) {

@@ -130,7 +130,7 @@ describe('local Lambda service', () => {
     const res = await client.send(new InvokeCommand({ FunctionName: 'nothing', LogType: 'Tail' }));
     expect(decode(res.Payload)).toBeNull();
     expect(Buffer.from(res.LogResult ?? '', 'base64').toString()).toMatch(
-      /START RequestId[\s\S]*REPORT RequestId/,
+      /START RequestId[\s\S]*hello from the function[\s\S]*REPORT RequestId/,
     );
     const event = await client.send(new InvokeCommand({ FunctionName: 'echo', InvocationType: 'Event' }));
     expect(event.StatusCode).toBe(202);
