@@ -73,7 +73,10 @@ function check(value: unknown, schema: Schema, path: string, problems: string[])
     }
   } else if (kind === 1) {
     if (!Array.isArray(value)) problems.push(`${path}: expected list ${s[2]}`);
-    else value.forEach((v, i) => check(v, s[4], `${path}[${i}]`, problems));
+    else
+      value.forEach((v, i) => {
+        check(v, s[4], `${path}[${i}]`, problems);
+      });
   } else if (kind === 2) {
     for (const [k, v] of Object.entries(value as object)) check(v, s[5], `${path}.${k}`, problems);
   }
