@@ -1,0 +1,109 @@
+import { chmod, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { shellBuild, shellTest } from '@pipewright/plugin-shell';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWorker } from '../src/index.js';
+import { customAction, type Harness, harness, sourceAction } from './helpers.js';
+
+describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
+  let h: Harness;
+  let source: string;
+  beforeAll(async () => {
+    h = await harness();
+    await h.register(shellBuild);
+    await h.register(shellTest);
+    source = join(h.tmp, 'project');
+    await mkdir(join(source, 'src'), { recursive: true });
+    await writeFile(join(source, 'src', 'data.txt'), 'hello from the source\n');
+    await writeFile(
+      join(source, 'build.sh'),
+      '#!/bin/sh\nmkdir -p dist\ncp -a src/data.txt dist/\nln -s data.txt dist/latest\ncp -a build.sh dist/\necho built\n',
+    );
+    await chmod(join(source, 'build.sh'), 0o755);
+    await symlink('src/data.txt', join(source, 'data-link'));
+  });
+  afterAll(() => h?.close());
+
+  it('runs every stage, artifacts flowing with permissions and symlinks intact', async () => {
+    await h.pipeline('app', [
+      { name: 'Source', actions: [sourceAction(source)] },
+      {
+        name: 'Build',
+        actions: [
+          customAction(
+            shellBuild,
+            'Build',
+            { Command: 'test -L data-link && ./build.sh', OutputDirectory: 'dist' },
+            { inputs: ['SourceOutput'], outputs: ['BuildOutput'] },
+          ),
+        ],
+      },
+      {
+        name: 'Test',
+        actions: [
+          customAction(
+            shellTest,
+            'Check',
+            {
+              Command:
+                'test -L latest && [ "$(readlink latest)" = data.txt ] && test -x build.sh && cat latest && echo all good',
+            },
+            { inputs: ['BuildOutput'] },
+          ),
+        ],
+      },
+    ]);
+    const opts = h.workerOptions({ plugins: [shellBuild, shellTest] });
+    const worker = createWorker(opts);
+    const running = worker.run();
+    const id = await h.start('app');
+    const status = await h.waitFor('app', id);
+    worker.stop('test done');
+    const summary = await running;
+    const actions = await h.actions('app', id);
+    expect(status, JSON.stringify(actions, null, 1)).toBe('Succeeded');
+    expect(summary.succeeded).toBe(2);
+    expect(summary.failed).toBe(0);
+    const check = actions.find((a) => a.actionName === 'Check');
+    expect(check?.output?.executionResult?.externalExecutionSummary).toContain('all good');
+    expect(check?.output?.executionResult?.externalExecutionSummary).toContain('hello from the source');
+    // Every workspace is removed after its job.
+    expect(await readdir(opts.workspaceDir!)).toEqual([]);
+    // Logs carry the job's coordinates and never the artifact credentials.
+    const started = opts.logs.find((r) => r.msg === 'job started');
+    expect(started).toMatchObject({ pipeline: 'app', stage: 'Build', action: 'Build' });
+    expect(JSON.stringify(opts.logs)).not.toMatch(/ASIA[0-9A-F]{16}/);
+  });
+
+  it('fails the execution with the message of a failing command', async () => {
+    await h.pipeline('broken', [
+      { name: 'Source', actions: [sourceAction(source)] },
+      {
+        name: 'Build',
+        actions: [
+          customAction(
+            shellBuild,
+            'Build',
+            { Command: 'echo compiling; echo "error: boom" >&2; exit 7' },
+            {
+              inputs: ['SourceOutput'],
+            },
+          ),
+        ],
+      },
+    ]);
+    const worker = createWorker(h.workerOptions({ plugins: [shellBuild, shellTest] }));
+    const running = worker.run();
+    const id = await h.start('broken');
+    const status = await h.waitFor('broken', id);
+    worker.stop();
+    const summary = await running;
+    expect(status).toBe('Failed');
+    expect(summary.failed).toBe(1);
+    const build = (await h.actions('broken', id)).find((a) => a.actionName === 'Build');
+    expect(build?.status).toBe('Failed');
+    const message = JSON.stringify(build?.output);
+    expect(message).toContain('exited with code 7');
+    expect(message).toContain('error: boom');
+  });
+});
