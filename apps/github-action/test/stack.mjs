@@ -45,30 +45,38 @@ export function codepipelineClient(stack) {
 
 let counter = 0;
 
+async function register(stack, cp, plugin) {
+  stack.__registered ??= new Set();
+  const a = plugin.action;
+  const key = `${a.category}/${a.provider}/${a.version}`;
+  if (stack.__registered.has(key)) return;
+  await cp.send(new CreateCustomActionTypeCommand(createCustomActionTypeInput(plugin)));
+  stack.__registered.add(key);
+}
+
 /**
- * Registers the shell Build type (once per stack) and creates and starts a pipeline whose Build stage has
- * `jobs` shell actions. `command(i)` gives each action's command.
+ * Registers the action types (both shell types always, so a worker serving "all" finds them), then creates
+ * and starts a pipeline: a local folder source, then one stage whose actions run in parallel. `actions`:
+ * `{ name, plugin?, configuration }` (plugin default: shell Build); or `jobs: n` shell actions.
  */
 export async function startPipeline(stack, options = {}) {
-  const jobs = options.jobs ?? 2;
-  const command = options.command ?? ((i) => `echo "hello from action ${i}" && ls`);
   const cp = codepipelineClient(stack);
-  if (!stack.__shellRegistered) {
-    // Both action types the bundled shell plugin defines, so a worker serving "all" finds them.
-    for (const plugin of [shellBuild, shellTest]) {
-      await cp.send(new CreateCustomActionTypeCommand(createCustomActionTypeInput(plugin)));
-    }
-    stack.__shellRegistered = true;
-  }
+  for (const plugin of [shellBuild, shellTest]) await register(stack, cp, plugin);
+  const actions =
+    options.actions ??
+    Array.from({ length: options.jobs ?? 2 }, (_, i) => ({
+      name: `Shell-${i + 1}`,
+      configuration: { Command: `echo "hello from action ${i + 1}" && ls` },
+    }));
+  for (const action of actions) if (action.plugin) await register(stack, cp, action.plugin);
   const folder = mkdtempSync(join(tmpdir(), 'pipewright-src-'));
   writeFileSync(join(folder, 'README.md'), '# a project\n');
-  const a = shellBuild.action;
   const name = options.name ?? `action-test-${process.pid}-${++counter}`;
   await cp.send(
     new CreatePipelineCommand({
       pipeline: {
         name,
-        roleArn: `arn:aws:iam::${stack.accountId}:role/pipeline`,
+        roleArn: `arn:aws:iam::${stack.accountId || '123456789012'}:role/pipeline`,
         artifactStore: { type: 'S3', location: stack.artifactBucket },
         stages: [
           {
@@ -89,18 +97,21 @@ export async function startPipeline(stack, options = {}) {
           },
           {
             name: 'Build',
-            actions: Array.from({ length: jobs }, (_, i) => ({
-              name: `Shell-${i + 1}`,
-              runOrder: 1,
-              actionTypeId: {
-                category: a.category,
-                owner: 'Custom',
-                provider: a.provider,
-                version: a.version,
-              },
-              configuration: { Command: command(i + 1) },
-              inputArtifacts: [{ name: 'Src' }],
-            })),
+            actions: actions.map((action) => {
+              const a = (action.plugin ?? shellBuild).action;
+              return {
+                name: action.name,
+                runOrder: 1,
+                actionTypeId: {
+                  category: a.category,
+                  owner: 'Custom',
+                  provider: a.provider,
+                  version: a.version,
+                },
+                configuration: action.configuration,
+                inputArtifacts: [{ name: 'Src' }],
+              };
+            }),
           },
         ],
       },
