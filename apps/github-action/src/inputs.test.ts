@@ -40,8 +40,8 @@ describe('parseSettings', () => {
         'max-jobs': '100',
         'job-timeout': '2h',
         workspace: 'work',
-        endpoint: 'http://127.0.0.1:4566',
-        's3-endpoint': 'http://127.0.0.1:4567/',
+        endpoint: 'http://127.0.0.1:4571',
+        's3-endpoint': 'http://127.0.0.1:4572/',
       }),
     ).toEqual({
       plugins: ['@pipewright/plugin-shell', './plugins/mine.js', '@acme/pipewright-plugin-x@^2'],
@@ -56,8 +56,8 @@ describe('parseSettings', () => {
       maxJobs: 100,
       jobTimeoutMs: 7_200_000,
       workspace: '/repo/work',
-      endpoint: 'http://127.0.0.1:4566',
-      s3Endpoint: 'http://127.0.0.1:4567/',
+      endpoint: 'http://127.0.0.1:4571',
+      s3Endpoint: 'http://127.0.0.1:4572/',
     });
   });
 

@@ -115,7 +115,7 @@ const urlInput = (name: InputName) =>
     if (!isHttpUrl(v)) {
       ctx.addIssue({
         code: 'custom',
-        message: `${name}: "${v}" is not an http(s) URL. Give the full endpoint, for example \`http://127.0.0.1:4566\`, or leave it empty for AWS.`,
+        message: `${name}: "${v}" is not an http(s) URL. Give the full endpoint, for example \`http://127.0.0.1:4571\`, or leave it empty for AWS.`,
       });
       return z.NEVER;
     }
