@@ -13,6 +13,7 @@ import {
 } from './invoke-actions.js';
 import { paginate } from './store.js';
 import { optionalString, requiredString } from './validate.js';
+import { runValidators } from './validators.js';
 
 const BASE = '/applications/{ApplicationId}/environments/{EnvironmentId}/deployments';
 const DYNAMIC_KEY = /^([^#\n]{1,96})#([^/#\n]{1,64})$/;
@@ -44,6 +45,8 @@ export function registerDeploymentRoutes(router: Router, ctx: ServerContext): vo
         store.environmentArn(env),
         store.profileArn(profile),
       ];
+      // Validators check the stored version before any extension sees it (AWS does not document the order).
+      await runValidators(ctx, profile, version);
       const dynamic = dynamicParameters(ctx, body.DynamicExtensionParameters, resourceArns);
       const deploymentNumber = engine.nextNumber(env.Id);
 

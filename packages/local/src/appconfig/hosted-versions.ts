@@ -3,6 +3,7 @@ import { badRequest, conflict, notFound, payloadTooLarge } from './errors.js';
 import type { Reply, Router } from './http.js';
 import { actionsFor, invokeAction, rejection, replacedContent } from './invoke-actions.js';
 import { type HostedVersion, paginate } from './store.js';
+import { runValidators } from './validators.js';
 
 const BASE =
   '/applications/{ApplicationId}/configurationprofiles/{ConfigurationProfileId}/hostedconfigurationversions';
@@ -101,6 +102,19 @@ export function registerHostedVersionRoutes(router: Router, ctx: ServerContext):
         .map(({ Content: _content, ...summary }) => summary);
       return { status: 200, json: paginate(items, req.query) };
     })
+    .add(
+      'POST',
+      '/applications/{ApplicationId}/configurationprofiles/{ConfigurationProfileId}/validators',
+      async (req) => {
+        const profile = store.getProfile(req.params.ApplicationId!, req.params.ConfigurationProfileId!);
+        const ref = req.query.get('configuration_version');
+        if (!ref) throw badRequest('configuration_version is required');
+        const version = findHostedVersion(ctx, profile.Id, ref);
+        if (!version) throw notFound('ConfigurationVersion', `Configuration version ${ref} not found`);
+        await runValidators(ctx, profile, version);
+        return { status: 204 };
+      },
+    )
     .add('GET', `${BASE}/{VersionNumber}`, (req) => versionReply(findVersion(ctx, req.params), 200))
     .add('DELETE', `${BASE}/{VersionNumber}`, (req) => {
       const version = findVersion(ctx, req.params);

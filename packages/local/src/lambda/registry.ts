@@ -47,7 +47,8 @@ const MODULE_EXTENSIONS = ['.mjs', '.js', '.cjs'];
 export class FunctionNotFoundError extends Error {
   constructor(readonly identifier: string) {
     super(`Function not found: ${identifier}`);
-    this.name = 'FunctionNotFoundError';
+    // The name Lambda gives this error, which is what an AppConfig event log records as ErrorCode.
+    this.name = 'ResourceNotFoundException';
   }
 }
 
