@@ -103,3 +103,47 @@ export function positiveInt(flag: string, max = Number.MAX_SAFE_INTEGER) {
     return n;
   };
 }
+
+/** Seconds, or a number with a unit: 1500ms, 90s, 15m, 2h. */
+export function duration(flag: string) {
+  return (value: string): number => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (!m)
+      throw new UsageError(
+        `${flag} ${value} is not a duration`,
+        'write seconds (90) or a number with a unit: 1500ms, 90s, 15m, 2h',
+      );
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+    return Math.round(Number(m[1]) * unit);
+  };
+}
+
+/** A Logger (the core interface) for people: `12:00:01 info  message key=value` on stderr. */
+export function humanLogger(
+  io: Io,
+  minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info',
+  base: Record<string, unknown> = {},
+) {
+  const order = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+  const emit = (level: keyof typeof order) => (msg: string, fields?: Record<string, unknown>) => {
+    if (order[level] < order[minLevel]) return;
+    const all = { ...base, ...fields };
+    const extra = Object.entries(all)
+      .filter(([k, v]) => v !== undefined && k !== 'component')
+      .map(
+        ([k, v]) =>
+          `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v instanceof Error ? v.message : v)}`,
+      )
+      .join(' ');
+    const time = new Date().toISOString().slice(11, 19);
+    io.err(`${time} ${level.padEnd(5)} ${msg}${extra ? `  ${extra}` : ''}`);
+  };
+  const logger = {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields: Record<string, unknown>) => humanLogger(io, minLevel, { ...base, ...fields }),
+  };
+  return logger;
+}

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { initCommand } from './commands/init.js';
+import { localCommand } from './commands/local.js';
 import { pipelineCommand } from './commands/pipeline.js';
 import { policyCommand } from './commands/policy.js';
 import { registerCommand } from './commands/register.js';
+import { workerCommand } from './commands/worker.js';
 import { type Io, processIo } from './common.js';
 import { explain } from './errors.js';
 
@@ -27,6 +29,8 @@ export function createProgram(io: Io): Command {
   policyCommand(program, io);
   pipelineCommand(program, io);
   initCommand(program, io);
+  localCommand(program, io);
+  workerCommand(program, io);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) {
     cmd
@@ -43,7 +47,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   const program = createProgram(io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (

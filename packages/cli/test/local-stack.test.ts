@@ -7,6 +7,8 @@ import {
   CreateCustomActionTypeCommand,
   CreatePipelineCommand,
   GetPipelineCommand,
+  GetPipelineExecutionCommand,
+  StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { type LocalStack, startLocalStack } from '@pipewright/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -222,6 +224,86 @@ describe('pipewright against the local stack', () => {
     );
     expect(badConfig.code).toBe(2);
     expect(badConfig.stderr).toMatch(/error: invalid configuration: .*Colour/);
+  });
+
+  it('worker runs the shell action of a pipeline execution, end to end', async () => {
+    await cp.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name: 'ShellPipeline',
+          roleArn: `arn:aws:iam::${stack.accountId}:role/pipeline`,
+          artifactStore: { type: 'S3', location: stack.artifactBucket },
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Source',
+                  actionTypeId: {
+                    category: 'Source',
+                    owner: 'ThirdParty',
+                    provider: 'PipewrightLocalFolder',
+                    version: '1',
+                  },
+                  configuration: { Path: src },
+                  outputArtifacts: [{ name: 'App' }],
+                },
+              ],
+            },
+            {
+              name: 'Build',
+              actions: [
+                {
+                  name: 'Shell',
+                  actionTypeId: {
+                    category: 'Build',
+                    owner: 'Custom',
+                    provider: 'Pipewright-Shell',
+                    version: '1',
+                  },
+                  configuration: { Command: 'cat README.md' },
+                  inputArtifacts: [{ name: 'App' }],
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    const { pipelineExecutionId } = await cp.send(
+      new StartPipelineExecutionCommand({ name: 'ShellPipeline' }),
+    );
+    const run = await cli(
+      [
+        'worker',
+        '@pipewright/plugin-shell',
+        ...aws,
+        '--s3-endpoint',
+        stack.endpoints.s3,
+        '--mode',
+        'drain',
+        '--idle-timeout',
+        '3s',
+        '--json',
+      ],
+      { env },
+    );
+    expect(run.stderr).toContain('');
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({ succeeded: 1, failed: 0 });
+    expect(summary.jobs[0]).toMatchObject({
+      pipelineName: 'ShellPipeline',
+      actionName: 'Shell',
+      status: 'succeeded',
+    });
+    const execution = await cp.send(
+      new GetPipelineExecutionCommand({
+        pipelineName: 'ShellPipeline',
+        pipelineExecutionId: pipelineExecutionId!,
+      }),
+    );
+    expect(execution.pipelineExecution?.status).toBe('Succeeded');
   });
 
   it('AWS errors: bad credentials, throttling and no endpoint, each one line and a hint', async () => {
