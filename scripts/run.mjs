@@ -55,7 +55,9 @@ function install() {
 const tasks = {
   start: [
     ['pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only']],
-    ['pnpm', ['--filter', '@pipewright/cli', 'run', 'dev', ...process.argv.slice(3)]],
+    // The local demo: stack, shell action types, a pipeline over an example project, a worker draining it.
+    // (`pipewright dev` in @pipewright/cli will take over this role.)
+    ['pnpm', ['--silent', '--filter', '@pipewright/worker', 'run', 'demo', ...process.argv.slice(3)]],
   ],
   test: [
     ['pnpm', ['turbo', 'run', 'build', 'typecheck', 'test', 'check:pkg', '--output-logs=new-only']],
