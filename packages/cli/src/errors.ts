@@ -90,6 +90,13 @@ export function explain(error: unknown): { message: string; hint?: string; exitC
       exitCode: 1,
     };
   }
+  if ((error as { code?: string })?.code === 'EADDRINUSE') {
+    return {
+      message: `a port is already in use: ${message}`,
+      hint: 'another local stack may be running; pick other ports with --port <n> or --random-ports',
+      exitCode: 1,
+    };
+  }
   if (/Validation|BadRequest|InvalidParameter/i.test(name)) {
     return {
       message: `AWS rejected the request (${name}): ${message}`,
