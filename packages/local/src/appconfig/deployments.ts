@@ -370,7 +370,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The Deployment shape of GetDeployment/StartDeployment/StopDeployment (timestamps as epoch seconds). */
+/** The Deployment shape of GetDeployment/StartDeployment/StopDeployment (timestamps as RFC 3339 strings). */
 export function deploymentJson(d: Deployment, kmsKeyArn?: string) {
   return {
     ApplicationId: d.ApplicationId,
@@ -388,10 +388,10 @@ export function deploymentJson(d: Deployment, kmsKeyArn?: string) {
     FinalBakeTimeInMinutes: d.FinalBakeTimeInMinutes,
     State: d.State,
     // AWS lists the newest event first.
-    EventLog: [...d.EventLog].reverse().map((e) => ({ ...e, OccurredAt: epoch(e.OccurredAt) })),
+    EventLog: [...d.EventLog].reverse().map((e) => ({ ...e, OccurredAt: timestamp(e.OccurredAt) })),
     PercentageComplete: d.PercentageComplete,
-    StartedAt: epoch(d.StartedAt),
-    CompletedAt: d.CompletedAt ? epoch(d.CompletedAt) : undefined,
+    StartedAt: timestamp(d.StartedAt),
+    CompletedAt: d.CompletedAt ? timestamp(d.CompletedAt) : undefined,
     AppliedExtensions: d.AppliedExtensions,
     VersionLabel: d.VersionLabel,
     KmsKeyIdentifier: d.KmsKeyIdentifier,
@@ -410,13 +410,13 @@ export function deploymentSummaryJson(d: Deployment) {
     FinalBakeTimeInMinutes: d.FinalBakeTimeInMinutes,
     State: d.State,
     PercentageComplete: d.PercentageComplete,
-    StartedAt: epoch(d.StartedAt),
-    CompletedAt: d.CompletedAt ? epoch(d.CompletedAt) : undefined,
+    StartedAt: timestamp(d.StartedAt),
+    CompletedAt: d.CompletedAt ? timestamp(d.CompletedAt) : undefined,
     VersionLabel: d.VersionLabel,
   };
 }
 
 /** AppConfig's model marks these timestamps `date-time`: RFC 3339 strings, not restJson1's epoch seconds. */
-export function epoch(date: Date): string {
+export function timestamp(date: Date): string {
   return date.toISOString();
 }

@@ -23,7 +23,7 @@ export interface InvocationResult {
 }
 
 export interface InvokeOptions {
-  clientContext?: string;
+  clientContext?: unknown;
   /** ARN the caller used, for `context.invokedFunctionArn`. */
   invokedFunctionArn?: string;
 }

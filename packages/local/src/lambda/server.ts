@@ -141,7 +141,7 @@ export async function startLambdaServer(options: LambdaServerOptions = {}): Prom
     const clientContext = header(req, 'x-amz-client-context');
     const opts: InvokeOptions = {
       invokedFunctionArn: id.startsWith('arn:') ? id : fn.arn,
-      ...(clientContext ? { clientContext: Buffer.from(clientContext, 'base64').toString('utf8') } : {}),
+      ...(clientContext ? { clientContext: parseClientContext(clientContext) } : {}),
     };
     if (type === 'DryRun') {
       res.writeHead(204).end();
@@ -293,4 +293,14 @@ function sendError(res: ServerResponse, status: number, type: string, message: s
 
 function cryptoId(): string {
   return globalThis.crypto.randomUUID();
+}
+
+/** `X-Amz-Client-Context` is base64 JSON; the handler sees it parsed, as `context.clientContext`. */
+function parseClientContext(value: string): unknown {
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
