@@ -122,8 +122,8 @@ describe('the AppConfig extension', () => {
     );
   });
 
-  it('compiles each schema text once', () => {
-    expect(compileSchema(schema)).toBe(compileSchema(schema));
+  it('compiles each schema text once', async () => {
+    expect(await compileSchema(schema)).toBe(await compileSchema(schema));
   });
 
   it('generates the AppConfig extension with seed-style action names', () => {

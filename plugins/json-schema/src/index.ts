@@ -73,7 +73,7 @@ function tooMany(total: number): string {
 }
 
 /** The PRE_* handler: parse the configuration, validate it, reject with every finding. */
-function validateContent(event: PreEvent, ctx: ExtensionContext<JsonSchemaConfig>): PreResult {
+async function validateContent(event: PreEvent, ctx: ExtensionContext<JsonSchemaConfig>): Promise<PreResult> {
   const { Schema, Format: format } = ctx.params;
   if (!Schema) {
     return reject('the Schema parameter is required: set it on the extension association', [
@@ -82,8 +82,8 @@ function validateContent(event: PreEvent, ctx: ExtensionContext<JsonSchemaConfig
   }
   let findings: Finding[];
   try {
-    const validate = compileSchema(Schema);
-    const document = parseDocument(event.content.text(), format, event.content.contentType);
+    const validate = await compileSchema(Schema);
+    const document = await parseDocument(event.content.text(), format, event.content.contentType);
     findings = validateDocument(validate, document);
   } catch (error) {
     if (error instanceof SchemaError) {
@@ -178,9 +178,9 @@ async function runValidation(ctx: JobContext<JsonSchemaConfig>): Promise<ActionR
       failureType: 'ConfigurationError',
     });
   }
-  let validate: ReturnType<typeof compileSchema>;
+  let validate: Awaited<ReturnType<typeof compileSchema>>;
   try {
-    validate = compileSchema(schemaText);
+    validate = await compileSchema(schemaText);
   } catch (error) {
     return failed(`${config.SchemaFile ?? 'Schema'}: ${(error as Error).message}`, {
       failureType: 'ConfigurationError',
@@ -204,7 +204,7 @@ async function runValidation(ctx: JobContext<JsonSchemaConfig>): Promise<ActionR
       config.Format !== 'auto' ? config.Format : /\.ya?ml$/i.test(file) ? 'yaml' : 'auto';
     let findings: string[];
     try {
-      findings = validateDocument(validate, parseDocument(text, format)).map(formatFinding);
+      findings = validateDocument(validate, await parseDocument(text, format)).map(formatFinding);
     } catch (error) {
       findings = [(error as Error).message];
     }

@@ -1,6 +1,5 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import { parse as parseYaml } from 'yaml';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
 
 /** One problem with a document: where (a JSON Pointer into the document) and what. */
 export interface Finding {
@@ -25,8 +24,11 @@ let ajv07: Ajv | undefined;
 
 const options = { allErrors: true, strict: false, logger: false } as const;
 
-/** Compiles a JSON Schema (draft 2020-12 by default, draft-07 when `$schema` says so), once per text. */
-export function compileSchema(text: string): ValidateFunction {
+/**
+ * Compiles a JSON Schema (draft 2020-12 by default, draft-07 when `$schema` says so), once per text. ajv is
+ * loaded on first use, so a Lambda bundle carrying this plugin does not pay for it at start-up unless used.
+ */
+export async function compileSchema(text: string): Promise<ValidateFunction> {
   const cached = cache.get(text);
   if (cached) {
     // Refresh its place in the LRU order.
@@ -49,10 +51,13 @@ export function compileSchema(text: string): ValidateFunction {
   let validate: ValidateFunction;
   try {
     if (legacy) {
-      ajv07 ??= new Ajv({ ...options, validateSchema: !/draft-0[4]/.test(String(declared)) });
+      ajv07 ??= new (await import('ajv')).Ajv({
+        ...options,
+        validateSchema: !/draft-0[4]/.test(String(declared)),
+      });
       validate = ajv07.compile(schema as object);
     } else {
-      ajv2020 ??= new Ajv2020(options);
+      ajv2020 ??= new (await import('ajv/dist/2020.js')).Ajv2020(options);
       validate = ajv2020.compile(schema as object);
     }
   } catch (error) {
@@ -63,14 +68,18 @@ export function compileSchema(text: string): ValidateFunction {
   return validate;
 }
 
-/** Parses a document as JSON or YAML. `auto`: JSON when it looks like JSON, YAML otherwise. */
-export function parseDocument(text: string, format: Format, contentType?: string): unknown {
+/**
+ * Parses a document as JSON or YAML. `auto`: JSON when it looks like JSON, YAML otherwise. The YAML parser is
+ * loaded on first use, so JSON-only functions never load it.
+ */
+export async function parseDocument(text: string, format: Format, contentType?: string): Promise<unknown> {
   const useYaml =
     format === 'yaml' ||
     (format === 'auto' && (/yaml|yml/i.test(contentType ?? '') || !/^\s*[[{"]/.test(text)));
   if (useYaml) {
+    const { parse } = await import('yaml');
     try {
-      return parseYaml(text);
+      return parse(text);
     } catch (error) {
       throw new SchemaError(`the configuration is not valid YAML: ${(error as Error).message}`);
     }

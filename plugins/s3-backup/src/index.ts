@@ -1,4 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   definePlugin,
   type ExtensionContext,
@@ -108,9 +108,11 @@ export function s3BackupPlugin(options: S3BackupPluginOptions = {}): Plugin<type
       );
     }
     const key = backupKey(event, ctx.params.S3_PREFIX);
-    client ??= new S3Client({});
     const started = performance.now();
     try {
+      // Loaded on first use: a function that only validates never pays for the SDK at cold start.
+      const { PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+      client ??= new S3Client({});
       await client.send(
         new PutObjectCommand({
           Bucket: bucket,
