@@ -1,19 +1,49 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type AnyPlugin, isPlugin } from '@pipewright/core';
 import { CliError, UsageError } from './errors.js';
 
 const isPath = (spec: string) =>
   spec.startsWith('.') || isAbsolute(spec) || /\.(m?js|cjs|ts|mts)$/.test(spec) || spec.includes('\\');
 
+/** The module file each loaded plugin came from, for bundling it (the Lambda host build). */
+export const pluginSource = new WeakMap<AnyPlugin, { file: string; exportName: string | undefined }>();
+
 /** From the project first, then from pipewright's own dependencies (the bundled shell plugin). */
 function resolvePackage(name: string, cwd: string): string {
-  try {
-    return createRequire(join(cwd, 'noop.js')).resolve(name);
-  } catch {
-    return createRequire(import.meta.url).resolve(name);
+  for (const from of [join(cwd, 'noop.js'), fileURLToPath(import.meta.url)]) {
+    try {
+      return createRequire(from).resolve(name);
+    } catch (error) {
+      // An ESM-only package has no `require` export: find it and read its `import` entry.
+      if ((error as { code?: string }).code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+        const found = esmEntry(name, dirname(from));
+        if (found) return found;
+      }
+    }
+  }
+  throw new Error(`cannot resolve ${name}`);
+}
+
+function esmEntry(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const pkgDir = join(dir, 'node_modules', name);
+    if (existsSync(join(pkgDir, 'package.json'))) {
+      const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as {
+        exports?: unknown;
+        main?: string;
+      };
+      let entry: unknown = pkg.exports;
+      if (entry && typeof entry === 'object' && '.' in entry) entry = (entry as Record<string, unknown>)['.'];
+      while (entry && typeof entry === 'object') {
+        const e = entry as Record<string, unknown>;
+        entry = e.import ?? e.node ?? e.default;
+      }
+      return join(pkgDir, typeof entry === 'string' ? entry : (pkg.main ?? 'index.js'));
+    }
+    if (dirname(dir) === dir) return undefined;
   }
 }
 
@@ -66,8 +96,15 @@ export async function loadPlugin(spec: string, cwd: string): Promise<AnyPlugin[]
       : Array.isArray(value) && value.length > 0 && value.every(isPlugin)
         ? value
         : [];
+  const remember = (plugins: AnyPlugin[]) => {
+    for (const p of plugins) {
+      const name = Object.keys(mod).find((k) => mod[k] === p);
+      pluginSource.set(p, { file: fileURLToPath(url), exportName: name });
+    }
+    return plugins;
+  };
   if (exportName !== undefined) {
-    const found = pick(mod[exportName]);
+    const found = remember(pick(mod[exportName]));
     if (found.length === 0) {
       const names = Object.keys(mod).filter((k) => pick(mod[k]).length > 0);
       throw new CliError(
@@ -80,9 +117,9 @@ export async function loadPlugin(spec: string, cwd: string): Promise<AnyPlugin[]
     return found;
   }
   const byDefault = pick(mod.default);
-  if (byDefault.length > 0) return byDefault;
+  if (byDefault.length > 0) return remember(byDefault);
   const named = Object.values(mod).flatMap(pick);
-  if (named.length > 0) return [...new Set(named)];
+  if (named.length > 0) return remember([...new Set(named)]);
   throw new CliError(
     `plugin ${moduleSpec} exports no plugin definition`,
     'export default definePlugin({...}) from the module (or name one: module#exportName)',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { extensionCommand } from './commands/extension.js';
 import { initCommand } from './commands/init.js';
 import { localCommand } from './commands/local.js';
 import { pipelineCommand } from './commands/pipeline.js';
@@ -31,6 +32,7 @@ export function createProgram(io: Io): Command {
   initCommand(program, io);
   localCommand(program, io);
   workerCommand(program, io);
+  extensionCommand(program, io);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) {
     cmd
