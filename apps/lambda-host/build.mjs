@@ -46,7 +46,7 @@ export function bundleOptions(entry, outfile, extra = {}) {
     sourcemap: false,
     legalComments: 'none',
     conditions: ['@pipewright/source'],
-    mainFields: ['module', 'main'],
+    mainFields: ['main', 'module'],
     banner,
     logLevel: 'warning',
     metafile: true,
