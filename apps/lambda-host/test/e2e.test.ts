@@ -18,6 +18,7 @@ import {
   GetHostedConfigurationVersionCommand,
   StartDeploymentCommand,
   UpdateExtensionAssociationCommand,
+  ValidateConfigurationCommand,
 } from '@aws-sdk/client-appconfig';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type AnyPlugin, createExtensionInput } from '@pipewright/core';
@@ -38,6 +39,7 @@ const schema = JSON.stringify({
 });
 
 let dir: string;
+let mainZip: string;
 let stack: LocalStack;
 let appconfig: AppConfigClient;
 let s3: S3Client;
@@ -80,6 +82,7 @@ beforeAll(async () => {
     buildLambda({ entry: here('../src/main.ts'), outdir: join(dir, 'main') }),
     buildLambda({ entry: here('./support/entry.ts'), outdir: join(dir, 'test') }),
   ]);
+  mainZip = main.zipPath;
   stack = await startLocalStack({
     // One deployment-strategy minute lasts 20 ms: AppConfig.AllAtOnce bakes for 200 ms.
     appconfig: { timeScale: 20, tickIntervalMs: 20 },
@@ -292,5 +295,47 @@ describe('AppConfig extensions from the zipped Lambda host', () => {
         }),
       );
     }
+  });
+
+  it('runs as an AppConfig LAMBDA validator, which fails by throwing', async () => {
+    const strict = JSON.stringify({ type: 'object', required: ['port', 'name'] });
+    const fn = await stack.lambda.registerFunction({
+      name: 'pipewright-json-schema-validator',
+      handler: 'index.handler',
+      zipFile: mainZip,
+      environment: { PIPEWRIGHT_PLUGINS: 'json-schema', PIPEWRIGHT_PARAM_Schema: strict },
+      timeoutMs: 15_000,
+    });
+    const profile = await appconfig.send(
+      new CreateConfigurationProfileCommand({
+        ApplicationId: ids.app,
+        Name: 'validated',
+        LocationUri: 'hosted',
+        Validators: [{ Type: 'LAMBDA', Content: fn.arn }],
+      }),
+    );
+    const create = (content: string) =>
+      appconfig.send(
+        new CreateHostedConfigurationVersionCommand({
+          ApplicationId: ids.app,
+          ConfigurationProfileId: profile.Id!,
+          Content: Buffer.from(content),
+          ContentType: 'application/json',
+        }),
+      );
+    const validate = (version: number) =>
+      appconfig.send(
+        new ValidateConfigurationCommand({
+          ApplicationId: ids.app,
+          ConfigurationProfileId: profile.Id!,
+          ConfigurationVersion: String(version),
+        }),
+      );
+    const good = await create('{"port":1,"name":"a"}');
+    await expect(validate(good.VersionNumber!)).resolves.toBeDefined();
+    const bad = await create('{"port":1}');
+    const error = await validate(bad.VersionNumber!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BadRequestException);
+    expect((error as Error).message).toContain("must have required property 'name'");
   });
 });
