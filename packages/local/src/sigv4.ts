@@ -95,6 +95,8 @@ export interface VerifyInput {
   payloadHash: string;
   /** S3 signs the path as sent; other services normalise and encode it a second time. */
   doubleEncodePath: boolean;
+  /** For presigned URLs: X-Amz-Date from the query (header-signed requests carry it as a header). */
+  amzDate?: string;
   now?: Date;
   maxSkewMs?: number;
 }
@@ -102,7 +104,7 @@ export interface VerifyInput {
 /** Throws SigV4Error unless the request carries a valid signature for the given secret. */
 export function verifySignature(input: VerifyInput): void {
   const { auth, headers } = input;
-  const amzDate = headerValue(headers, 'x-amz-date');
+  const amzDate = input.amzDate ?? headerValue(headers, 'x-amz-date');
   if (!/^\d{8}T\d{6}Z$/.test(amzDate) || amzDate.slice(0, 8) !== auth.date) {
     throw new SigV4Error('AuthorizationHeaderMalformed', 'X-Amz-Date is missing or does not match the scope');
   }
@@ -115,7 +117,7 @@ export function verifySignature(input: VerifyInput): void {
     +amzDate.slice(13, 15),
   );
   const now = (input.now ?? new Date()).getTime();
-  if (Math.abs(now - when) > (input.maxSkewMs ?? 15 * 60_000)) {
+  if (Math.abs(now - when) > (input.maxSkewMs ?? 15 * 60_000) && input.amzDate === undefined) {
     throw new SigV4Error(
       'RequestTimeTooSkewed',
       'The difference between the request time and the current time is too large.',
@@ -157,6 +159,51 @@ export function verifySignature(input: VerifyInput): void {
       'The request signature we calculated does not match the signature you provided.',
     );
   }
+}
+
+export interface QueryAuthorization extends ParsedAuthorization {
+  amzDate: string;
+  expiresSeconds: number;
+  sessionToken?: string;
+}
+
+/** The SigV4 parameters of a presigned URL (`X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...`). */
+export function parseQueryAuthorization(query: URLSearchParams): QueryAuthorization | undefined {
+  if (query.get('X-Amz-Algorithm') === null) return undefined;
+  const credential = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request$/.exec(
+    query.get('X-Amz-Credential') ?? '',
+  );
+  const signature = query.get('X-Amz-Signature') ?? '';
+  const amzDate = query.get('X-Amz-Date') ?? '';
+  const expires = Number(query.get('X-Amz-Expires') ?? Number.NaN);
+  if (
+    query.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256' ||
+    !credential ||
+    !/^[0-9a-f]{64}$/.test(signature) ||
+    !/^\d{8}T\d{6}Z$/.test(amzDate) ||
+    !(expires > 0 && expires <= 604_800)
+  ) {
+    throw new SigV4Error('AuthorizationHeaderMalformed', 'The presigned URL is malformed');
+  }
+  const token = query.get('X-Amz-Security-Token');
+  return {
+    accessKeyId: credential[1]!,
+    date: credential[2]!,
+    region: credential[3]!,
+    service: credential[4]!,
+    signedHeaders: (query.get('X-Amz-SignedHeaders') ?? 'host').split(';'),
+    signature,
+    amzDate,
+    expiresSeconds: expires,
+    ...(token ? { sessionToken: token } : {}),
+  };
+}
+
+/** Milliseconds since the epoch of an X-Amz-Date value (`20260101T000000Z`). */
+export function amzDateMs(amzDate: string): number {
+  return Date.parse(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
 }
 
 export function hashBody(body: Buffer): string {

@@ -8,6 +8,7 @@ import {
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
   ListActionTypesCommand,
+  ListPipelinesCommand,
   PollForJobsCommand,
   PutJobFailureResultCommand,
   PutJobSuccessResultCommand,
@@ -370,16 +371,42 @@ describe('registration and pipeline errors through the SDK', () => {
 
   it('throttling and 5xx faults reach the SDK', async () => {
     stack.faults.set({ codepipeline: { ListPipelines: { throttleRate: 1 } } });
-    await rejects(
-      cp.send(new ListActionTypesCommand({})).then(() => cp.send(new GetPipelineCommand({ name: 'nope' }))),
-      'PipelineNotFoundException',
-    );
-    const { ListPipelinesCommand } = await import('@aws-sdk/client-codepipeline');
+    // Only the named operation is affected.
+    await cp.send(new ListActionTypesCommand({}));
     await rejects(cp.send(new ListPipelinesCommand({})), 'ThrottlingException');
     stack.faults.set({ codepipeline: { '*': { errorRate: 1 } } });
     await rejects(cp.send(new ListPipelinesCommand({})), 'InternalFailure');
     stack.faults.clear();
     await cp.send(new ListPipelinesCommand({}));
+  });
+});
+
+describe('job credentials', () => {
+  it('expire, and GetJobDetails hands out fresh ones', async () => {
+    const s = await startLocalStack({ credentialsTtlMs: 100 });
+    try {
+      const c = codepipeline(s);
+      const demo = await startDemo(s, c);
+      const job = await demo.poll();
+      const input = job.data!.inputArtifacts![0]!.location!.s3Location!;
+      const read = (creds: typeof job.data.artifactCredentials) =>
+        new S3Client({
+          ...s.clientConfig('s3'),
+          credentials: {
+            accessKeyId: creds!.accessKeyId!,
+            secretAccessKey: creds!.secretAccessKey!,
+            sessionToken: creds!.sessionToken!,
+          },
+          maxAttempts: 1,
+        }).send(new GetObjectCommand({ Bucket: input.bucketName, Key: input.objectKey }));
+      await new Promise((r) => setTimeout(r, 150));
+      await rejects(read(job.data!.artifactCredentials), 'ExpiredToken');
+      const fresh = await c.send(new GetJobDetailsCommand({ jobId: job.id }));
+      const got = await read(fresh.jobDetails!.data!.artifactCredentials);
+      expect(got.ServerSideEncryption).toBe('aws:kms');
+    } finally {
+      await s.stop();
+    }
   });
 });
 

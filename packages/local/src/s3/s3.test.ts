@@ -13,6 +13,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialStore } from '../credentials.js';
 import { Faults } from '../faults.js';
@@ -199,6 +200,39 @@ describe('S3 with the SDK defaults', () => {
     await expect(s3.send(new GetObjectCommand({ Bucket: 'artifacts', Key: 'in' }))).rejects.toMatchObject({
       name: 'ExpiredToken',
     });
+  });
+
+  it('accepts presigned URLs and refuses expired or tampered ones', async () => {
+    await client().send(new PutObjectCommand({ Bucket: 'plain', Key: 'pre sign/d.txt', Body: 'presigned' }));
+    const url = await getSignedUrl(
+      client(),
+      new GetObjectCommand({ Bucket: 'plain', Key: 'pre sign/d.txt' }),
+      {
+        expiresIn: 60,
+      },
+    );
+    const ok = await fetch(url);
+    expect(await ok.text()).toBe('presigned');
+    const put = await getSignedUrl(client(), new PutObjectCommand({ Bucket: 'plain', Key: 'uploaded' }), {
+      expiresIn: 60,
+    });
+    expect((await fetch(put, { method: 'PUT', body: 'via url' })).status).toBe(200);
+    const back = await client().send(new GetObjectCommand({ Bucket: 'plain', Key: 'uploaded' }));
+    expect(await back.Body!.transformToString()).toBe('via url');
+    const tampered = await fetch(url.replace('d.txt', 'e.txt'));
+    expect(tampered.status).toBe(403);
+    expect(await tampered.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
+    const old = await getSignedUrl(
+      client(),
+      new GetObjectCommand({ Bucket: 'plain', Key: 'pre sign/d.txt' }),
+      {
+        expiresIn: 1,
+        signingDate: new Date(Date.now() - 10_000),
+      },
+    );
+    const expired = await fetch(old);
+    expect(expired.status).toBe(403);
+    expect(await expired.text()).toContain('Request has expired');
   });
 
   it('injects throttling and mid-body resets', async () => {

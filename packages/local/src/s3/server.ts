@@ -5,7 +5,13 @@ import type { Readable } from 'node:stream';
 import type { CredentialStore, Principal } from '../credentials.js';
 import type { Faults } from '../faults.js';
 import { readBody, requestId, send, sleep } from '../http.js';
-import { parseAuthorization, SigV4Error, verifySignature } from '../sigv4.js';
+import {
+  amzDateMs,
+  parseAuthorization,
+  parseQueryAuthorization,
+  SigV4Error,
+  verifySignature,
+} from '../sigv4.js';
 import { accessDenied, noSuchBucket, noSuchKey, S3Error } from './errors.js';
 import { ingest } from './ingest.js';
 import type { ObjectMeta, ObjectStore } from './store.js';
@@ -87,7 +93,7 @@ async function handle(o: S3ServerOptions, req: IncomingMessage, res: ServerRespo
     if (fault.throttle) throw new S3Error('SlowDown', 'Please reduce your request rate.', 503);
     if (fault.serverError)
       throw new S3Error('InternalError', 'We encountered an internal error. Please try again.', 500);
-    const principal = authenticate(o, req);
+    const principal = authenticate(o, req, url.searchParams);
     authorize(o, principal, ctx);
     await dispatch(o, ctx, fault.reset);
   } catch (err) {
@@ -111,12 +117,17 @@ function sendError(ctx: Ctx, err: unknown): void {
   else send(res, e.status, e.toXml(ctx.id), { 'content-type': 'application/xml' });
 }
 
-function authenticate(o: S3ServerOptions, req: IncomingMessage): Principal {
+function authenticate(o: S3ServerOptions, req: IncomingMessage, query: URLSearchParams): Principal {
   let auth: ReturnType<typeof parseAuthorization>;
+  let presigned: ReturnType<typeof parseQueryAuthorization>;
   try {
-    auth = parseAuthorization(req.headers.authorization);
+    presigned = parseQueryAuthorization(query);
+    auth = presigned ?? parseAuthorization(req.headers.authorization);
   } catch (err) {
     throw new S3Error('AccessDenied', (err as Error).message, 403);
+  }
+  if (presigned && Date.now() > amzDateMs(presigned.amzDate) + presigned.expiresSeconds * 1000) {
+    throw new S3Error('AccessDenied', 'Request has expired', 403);
   }
   const found = o.credentials.lookup(auth.accessKeyId);
   if (!found) {
@@ -133,7 +144,8 @@ function authenticate(o: S3ServerOptions, req: IncomingMessage): Principal {
       400,
     );
   }
-  const payloadHash = String(req.headers['x-amz-content-sha256'] ?? '');
+  // A presigned URL never covers the payload.
+  const payloadHash = presigned ? 'UNSIGNED-PAYLOAD' : String(req.headers['x-amz-content-sha256'] ?? '');
   if (!payloadHash)
     throw new S3Error(
       'InvalidRequest',
@@ -149,6 +161,7 @@ function authenticate(o: S3ServerOptions, req: IncomingMessage): Principal {
       secretAccessKey: found.secret,
       payloadHash,
       doubleEncodePath: false,
+      ...(presigned ? { amzDate: presigned.amzDate } : {}),
     });
   } catch (err) {
     if (err instanceof SigV4Error)
@@ -157,7 +170,7 @@ function authenticate(o: S3ServerOptions, req: IncomingMessage): Principal {
   }
   if (found.principal.kind === 'session') {
     const s = found.principal.session;
-    if (req.headers['x-amz-security-token'] !== s.sessionToken) {
+    if ((presigned ? presigned.sessionToken : req.headers['x-amz-security-token']) !== s.sessionToken) {
       throw new S3Error('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400);
     }
     if (Date.now() >= s.expiresAt) throw new S3Error('ExpiredToken', 'The provided token has expired.', 400);
