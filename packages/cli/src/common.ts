@@ -7,6 +7,8 @@ export interface CommonOptions {
   endpoint?: string;
   json?: boolean;
   debug?: boolean;
+  /** Not a flag: `pipewright dev` hands the local stack's credentials to the commands it runs in-process. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** Where the CLI writes: stdout for results, stderr for progress, warnings and errors. */
@@ -51,6 +53,7 @@ export function clientConfig(options: CommonOptions, env: NodeJS.ProcessEnv) {
   return {
     region: resolveRegion(options, env),
     ...(endpoint ? { endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 3,
   };
 }

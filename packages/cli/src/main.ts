@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { devCommand } from './commands/dev.js';
 import { extensionCommand } from './commands/extension.js';
 import { initCommand } from './commands/init.js';
 import { localCommand } from './commands/local.js';
@@ -33,6 +34,7 @@ export function createProgram(io: Io): Command {
   localCommand(program, io);
   workerCommand(program, io);
   extensionCommand(program, io);
+  devCommand(program, io);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) {
     cmd
@@ -47,6 +49,9 @@ export function createProgram(io: Io): Command {
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const debug = argv.includes('--debug');
   const program = createProgram(io);
+  // Some awaited work (stopping the local stack's unref'd Lambda runners) holds no event-loop handle; without
+  // one, Node would exit mid-command with "unsettled top-level await" (exit code 13).
+  const keepAlive = setInterval(() => {}, 60_000);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -68,5 +73,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     if (hint) io.err(`hint: ${hint}`);
     if (debug) io.err(error instanceof Error ? (error.stack ?? String(error)) : String(error));
     return exitCode;
+  } finally {
+    clearInterval(keepAlive);
   }
 }

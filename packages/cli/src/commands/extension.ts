@@ -118,7 +118,6 @@ export async function applyExtensions(
 ): Promise<DeployedExtension[]> {
   const host = await loadLambdaHost();
   const lambdaSdk = await import('@aws-sdk/client-lambda');
-  const region = clientConfig(options, io.env).region;
   const lambdaEndpoint = options.lambdaEndpoint ?? io.env.AWS_ENDPOINT_URL_LAMBDA;
   const local = Boolean(lambdaEndpoint);
   if (!local && !options.functionRoleArn) {
@@ -127,11 +126,7 @@ export async function applyExtensions(
       'or deploy with CloudFormation: `pipewright extension deploy <plugin...> > template.json` creates the roles too',
     );
   }
-  const lambda = new lambdaSdk.LambdaClient({
-    region,
-    ...(lambdaEndpoint ? { endpoint: lambdaEndpoint } : {}),
-    maxAttempts: 3,
-  });
+  const lambda = new lambdaSdk.LambdaClient(clientConfig({ ...options, endpoint: lambdaEndpoint }, io.env));
   const appconfig = new AppConfigClient(clientConfig(options, io.env));
   const built = await step(io, options, 'building the Lambda host', () => lambdaZip(host, plugins));
   try {
