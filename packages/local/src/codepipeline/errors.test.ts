@@ -389,7 +389,7 @@ describe('job credentials', () => {
       const demo = await startDemo(s, c);
       const job = await demo.poll();
       const input = job.data!.inputArtifacts![0]!.location!.s3Location!;
-      const read = (creds: typeof job.data.artifactCredentials) =>
+      const read = (creds: NonNullable<typeof job.data>['artifactCredentials']) =>
         new S3Client({
           ...s.clientConfig('s3'),
           credentials: {

@@ -120,6 +120,14 @@ describe('S3 with the SDK defaults', () => {
   });
 
   it('denies uploads to the artifact bucket without aws:kms', async () => {
+    // 3 MiB: the SDK sends Expect: 100-continue, and the refusal comes before the body.
+    const big = Buffer.alloc(3 * 1024 * 1024, 1);
+    await expect(
+      client().send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'x', Body: big })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    await client().send(
+      new PutObjectCommand({ Bucket: 'artifacts', Key: 'x', Body: big, ServerSideEncryption: 'aws:kms' }),
+    );
     await expect(
       client().send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'x', Body: 'x' })),
     ).rejects.toMatchObject({

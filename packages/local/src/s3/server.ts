@@ -35,6 +35,8 @@ interface Ctx {
   query: URLSearchParams;
   op: string;
   id: string;
+  /** False while a client that sent `Expect: 100-continue` still waits to send the body. */
+  continued: boolean;
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -71,13 +73,22 @@ const WRITE_OPS = new Set([
 
 export function createS3Server(options: S3ServerOptions): Server {
   const server = createServer({ highWaterMark: 1 << 20 } as object, (req, res) => {
-    void handle(options, req, res);
+    void handle(options, req, res, true);
+  });
+  // Like S3, decide on `Expect: 100-continue` uploads before the body is sent: a denied upload costs nothing.
+  server.on('checkContinue', (req, res) => {
+    void handle(options, req, res, false);
   });
   server.keepAliveTimeout = 60_000;
   return server;
 }
 
-async function handle(o: S3ServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  o: S3ServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  continued: boolean,
+): Promise<void> {
   const id = requestId();
   const url = new URL(req.url ?? '/', 'http://local');
   const path = (req.url ?? '/').split('?', 1)[0]!;
@@ -85,7 +96,7 @@ async function handle(o: S3ServerOptions, req: IncomingMessage, res: ServerRespo
   const bucket = decodeURIComponent(slash < 0 ? path.slice(1) : path.slice(1, slash));
   const key = slash < 0 ? '' : decodeURIComponent(path.slice(slash + 1));
   const op = operationOf(req.method ?? 'GET', bucket, key, url.searchParams);
-  const ctx: Ctx = { req, res, bucket, key, query: url.searchParams, op, id };
+  const ctx: Ctx = { req, res, bucket, key, query: url.searchParams, op, id, continued };
   res.setHeader('x-amz-request-id', id);
   try {
     const fault = o.faults.decide('s3', op);
@@ -95,6 +106,10 @@ async function handle(o: S3ServerOptions, req: IncomingMessage, res: ServerRespo
       throw new S3Error('InternalError', 'We encountered an internal error. Please try again.', 500);
     const principal = authenticate(o, req, url.searchParams);
     authorize(o, principal, ctx);
+    if (!ctx.continued) {
+      res.writeContinue();
+      ctx.continued = true;
+    }
     await dispatch(o, ctx, fault.reset);
   } catch (err) {
     sendError(ctx, err);
@@ -111,10 +126,12 @@ function sendError(ctx: Ctx, err: unknown): void {
     res.destroy();
     return;
   }
-  // The body may be unread (an upload rejected up front): drain it so the connection stays usable.
-  if (!req.readableEnded) req.resume();
-  if (req.method === 'HEAD') send(res, e.status, undefined, { 'x-amz-error-code': e.code });
-  else send(res, e.status, e.toXml(ctx.id), { 'content-type': 'application/xml' });
+  // A client still waiting for 100-continue never sends the body: answer and close the connection.
+  // Otherwise the body may be unread (an upload rejected up front): drain it to keep the connection usable.
+  const headers: Record<string, string> = ctx.continued ? {} : { connection: 'close' };
+  if (ctx.continued && !req.readableEnded) req.resume();
+  if (req.method === 'HEAD') send(res, e.status, undefined, { ...headers, 'x-amz-error-code': e.code });
+  else send(res, e.status, e.toXml(ctx.id), { ...headers, 'content-type': 'application/xml' });
 }
 
 function authenticate(o: S3ServerOptions, req: IncomingMessage, query: URLSearchParams): Principal {
