@@ -118,10 +118,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   });
   const remove = installSignalHandlers(worker);
   try {
+    const started = performance.now();
+    const cpu = process.cpuUsage();
     const summary = await worker.run();
     if (values.summary) {
       const { jobs, ...counts } = summary;
-      process.stdout.write(`${JSON.stringify({ ...counts, jobs })}\n`);
+      const used = process.cpuUsage(cpu);
+      const timing = {
+        elapsedMs: Math.round(performance.now() - started),
+        cpuMs: Math.round((used.user + used.system) / 1000),
+      };
+      process.stdout.write(`${JSON.stringify({ ...counts, ...timing, jobs })}\n`);
     }
     return 0;
   } finally {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AcknowledgeJobCommand,
@@ -10,14 +10,7 @@ import {
   PutJobSuccessResultCommand,
 } from '@aws-sdk/client-codepipeline';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  type ArtifactError,
-  createArtifactClient,
-  downloadArtifact,
-  type ExtractLimits,
-  isArtifactError,
-  uploadArtifact,
-} from '@pipewright/artifacts';
+import type { ArtifactError, ExtractLimits } from '@pipewright/artifacts';
 import {
   type ActionResult,
   type AnyPlugin,
@@ -88,6 +81,15 @@ export class RunningJob {
     return this.#gaveUp;
   }
 }
+
+/** The artifact code (and the S3 client) loads on the first job that has artifacts: a faster start. */
+let artifactsModule: Promise<typeof import('@pipewright/artifacts')> | undefined;
+const artifacts = () => {
+  artifactsModule ??= import('@pipewright/artifacts');
+  return artifactsModule;
+};
+const isArtifactError = (error: unknown): error is ArtifactError =>
+  error instanceof Error && error.name === 'ArtifactError';
 
 const errorName = (error: unknown) =>
   error && typeof error === 'object' && 'name' in error ? String((error as { name: unknown }).name) : '';
@@ -211,6 +213,15 @@ function jobCredentialsProvider(
   return { provider, current: () => current };
 }
 
+/** An empty folder goes with one call; anything else with a recursive removal. */
+async function removeWorkspace(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch {
+    await rm(dir, { recursive: true, force: true, maxRetries: 2 }).catch(() => {});
+  }
+}
+
 type Outcome =
   | { kind: 'result'; result: ActionResult }
   | { kind: 'handoff'; state: JsonValue; reason: string; externalExecutionId?: string };
@@ -290,7 +301,7 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
   }
   outcome = applyAbort(outcome);
   const final = await sendResult(outcome);
-  if (workspace) await rm(workspace, { recursive: true, force: true }).catch(() => {});
+  if (workspace) await removeWorkspace(workspace);
   log.info('job finished', {
     status: final.status,
     durationMs: final.durationMs,
@@ -312,8 +323,10 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
       inputs[a.name ?? 'input'] = join(workspace, 'in', a.name ?? 'input');
     for (const a of data.outputArtifacts ?? [])
       outputs[a.name ?? 'output'] = join(workspace, 'out', a.name ?? 'output');
-    const scratch = join(workspace, 'work');
-    await mkdir(scratch, { recursive: true });
+    // A job without artifacts uses its folder as the scratch space: fewer file system calls per job.
+    const hasArtifacts = Object.keys(inputs).length + Object.keys(outputs).length > 0;
+    const scratch = hasArtifacts ? join(workspace, 'work') : workspace;
+    if (hasArtifacts) await mkdir(scratch, { recursive: true });
     for (const dir of Object.values(outputs)) await mkdir(dir, { recursive: true });
 
     let s3: S3Client | undefined;
@@ -331,8 +344,9 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
         signal,
       );
     }
-    const artifactClient = () => {
+    const artifactClient = async () => {
       if (!jobCreds) throw new JobFailure('the job carries no artifact credentials', 'PermissionError');
+      const { createArtifactClient } = await artifacts();
       s3 ??= createArtifactClient({
         region: env.region,
         credentials: jobCreds.provider,
@@ -351,8 +365,9 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
               throw new JobFailure(`input artifact ${name} has no S3 location`, 'JobFailed');
             }
             try {
+              const { downloadArtifact } = await artifacts();
               await downloadArtifact(
-                artifactClient(),
+                await artifactClient(),
                 { bucket: loc.bucketName, key: loc.objectKey },
                 inputs[name]!,
                 {
@@ -424,8 +439,9 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
             return failure(`output artifact ${name} has no S3 location`);
           }
           try {
+            const { uploadArtifact } = await artifacts();
             await uploadArtifact(
-              artifactClient(),
+              await artifactClient(),
               outputs[name]!,
               { bucket: loc.bucketName, key: loc.objectKey },
               {
