@@ -40,7 +40,7 @@ export function main(argv: string[]): string {
     associationParameters[match[1]!] = forPlugin;
   }
   const template = cloudFormationTemplate({
-    plugins: selectPlugins(values.plugins),
+    plugins: selectPlugins(values.plugins, undefined, '--plugins'),
     ...(values['code-bucket'] ? { codeS3Bucket: values['code-bucket'] } : {}),
     ...(values['code-key'] ? { codeS3Key: values['code-key'] } : {}),
     ...(values['backup-bucket'] ? { backupBucket: values['backup-bucket'] } : {}),

@@ -20,6 +20,8 @@ function namesOf(plugin: AnyPlugin): string[] {
 export function selectPlugins(
   list: string | undefined,
   available: readonly AnyPlugin[] = bundledPlugins,
+  /** Where the list came from, for the error message. */
+  source = 'PIPEWRIGHT_PLUGINS',
 ): AnyPlugin[] {
   const names = (list ?? '')
     .split(/[\s,]+/)
@@ -30,7 +32,7 @@ export function selectPlugins(
     const found = available.find((p) => namesOf(p).includes(name));
     if (!found) {
       throw new Error(
-        `PIPEWRIGHT_PLUGINS names ${JSON.stringify(name)}, which this bundle does not carry; known: ${available
+        `${source} names ${JSON.stringify(name)}, which this bundle does not carry; known: ${available
           .map((p) => namesOf(p)[2])
           .join(', ')}`,
       );

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { createExtensionInput } from '@pipewright/core';
 import { jsonSchema } from '@pipewright/plugin-json-schema';
 import { s3Backup } from '@pipewright/plugin-s3-backup';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { bundleOptions } from '../build.mjs';
 import { cloudFormationTemplate } from './template.js';
 
 type Template = {
@@ -193,4 +195,44 @@ describe('cloudFormationTemplate', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('is printed by `node dist/deploy.mjs template`', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pipewright-deploy-'));
+    try {
+      const out = join(dir, 'deploy.mjs');
+      await build(bundleOptions(new URL('./deploy.ts', import.meta.url).pathname, out));
+      const run = spawnSync(
+        process.execPath,
+        [
+          out,
+          'template',
+          '--plugins',
+          'json-schema',
+          '--code-bucket',
+          'artifacts',
+          '--code-key',
+          'lambda.zip',
+          '--associate-with',
+          'arn:aws:appconfig:us-east-1:111122223333:application/abcd123',
+          '--param',
+          'json-schema.Schema={"type":"object"}',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(run.stderr).toBe('');
+      const printed = JSON.parse(run.stdout) as Template;
+      expect(printed.Resources.JsonSchemaAssociation!.Properties.Parameters).toStrictEqual({
+        Schema: '{"type":"object"}',
+      });
+      expect(printed.Resources.JsonSchemaFunction!.Properties.Code).toStrictEqual({
+        S3Bucket: 'artifacts',
+        S3Key: 'lambda.zip',
+      });
+      const bad = spawnSync(process.execPath, [out, 'template', '--plugins', 'nope'], { encoding: 'utf8' });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain('--plugins names "nope", which this bundle does not carry');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
