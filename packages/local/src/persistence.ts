@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
  */
 export class StateFile {
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(
     readonly path: string | undefined,
@@ -22,8 +23,14 @@ export class StateFile {
   }
 
   changed(): void {
-    if (!this.path || this.#timer) return;
+    if (!this.path || this.#timer || this.#closed) return;
     this.#timer = setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  /** Writes what is pending and ignores later changes (work still finishing after stop must not write). */
+  close(): void {
+    this.flush();
+    this.#closed = true;
   }
 
   flush(): void {

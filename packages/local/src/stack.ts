@@ -14,6 +14,7 @@ import {
   LocalArtifacts,
 } from './artifacts.js';
 import type { Env, JobTimeouts } from './codepipeline/context.js';
+import { resumeExecutions } from './codepipeline/executions.js';
 import { sweepJobs } from './codepipeline/jobs.js';
 import type { CodePipelineState } from './codepipeline/model.js';
 import { createCodePipelineServer } from './codepipeline/server.js';
@@ -152,6 +153,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ]),
     changed: () => stateFile.changed(),
   };
+  resumeExecutions(env);
   const snapshot = (): Snapshot => ({
     codepipeline: {
       actionTypes: [...env.actionTypes.values()],
@@ -241,7 +243,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await Promise.all(servers.map(close));
       await appconfig.close();
       await lambda.close();
-      stateFile.flush();
+      stateFile.close();
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     },
   };

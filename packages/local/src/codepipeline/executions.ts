@@ -163,14 +163,30 @@ function startAction(env: Env, exec: ExecutionRecord, stage: StageDeclaration, d
     return;
   }
   if (d.actionTypeId.category === 'Source' && type) {
-    runSourceAction(env, rec, store).then(
-      (revision) => completeAction(env, exec, rec, { status: 'Succeeded', revision }),
-      (e: Error) =>
-        completeAction(env, exec, rec, { status: 'Failed', code: 'JobFailed', message: e.message }),
-    );
+    runBuiltin(env, exec, rec);
     return;
   }
   fail(`The local stack does not run ${d.actionTypeId.owner}/${d.actionTypeId.provider} actions`);
+}
+
+function runBuiltin(env: Env, exec: ExecutionRecord, rec: ActionExecutionRecord): void {
+  runSourceAction(env, rec, storeFor(exec, rec.region)).then(
+    (revision) => completeAction(env, exec, rec, { status: 'Succeeded', revision }),
+    (e: Error) => completeAction(env, exec, rec, { status: 'Failed', code: 'JobFailed', message: e.message }),
+  );
+}
+
+/**
+ * After a restart from persisted state: built-in actions that were running start again (their work was in
+ * this process); custom actions keep their jobs, which workers can go on polling and answering.
+ */
+export function resumeExecutions(env: Env): void {
+  for (const exec of env.executions.values()) {
+    if (exec.status !== 'InProgress') continue;
+    for (const rec of exec.actions) {
+      if (rec.status === 'InProgress' && rec.actionTypeId.owner !== 'Custom') runBuiltin(env, exec, rec);
+    }
+  }
 }
 
 export type ActionOutcome =

@@ -69,6 +69,32 @@ describe('S3 with the SDK defaults', () => {
     expect(await back.Body!.transformToString()).toBe('small file contents\n');
   });
 
+  it('accepts UNSIGNED-PAYLOAD streams (checksums only when required)', async () => {
+    const s3 = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: admin,
+      maxAttempts: 1,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    const file = join(dir, 'signed.txt');
+    writeFileSync(file, 'x'.repeat(200_000));
+    const seenHashes: string[] = [];
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const h = (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'];
+        if (h) seenHashes.push(h);
+        return next(args);
+      },
+      { step: 'deserialize', priority: 'low', name: 'seeHash' },
+    );
+    await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'signed', Body: createReadStream(file) }));
+    const back = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'signed' }));
+    expect((await back.Body!.transformToString()).length).toBe(200_000);
+    expect(seenHashes[0]).toBe('UNSIGNED-PAYLOAD');
+  });
+
   it('serves ranges and rejects unsatisfiable ones', async () => {
     const s3 = client();
     await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'r', Body: '0123456789' }));
