@@ -207,6 +207,28 @@ describe('pipewright against the local stack', () => {
       'hint: artifacts available to runOrder 2 of stage MyBuildStage: MyApp, MyBuiltApp',
     );
 
+    const unregistered = await cli(
+      [
+        'pipeline',
+        'add-action',
+        'MyFirstPipeline',
+        '--stage',
+        'Staging',
+        '--name',
+        'T',
+        '--plugin',
+        '@pipewright/plugin-shell#shellTest',
+        '--config',
+        'Command=ls',
+        ...aws,
+      ],
+      { env },
+    );
+    expect(unregistered.code).toBe(1);
+    expect(unregistered.stderr).toMatch(
+      /^error: action type Test\/Pipewright-Shell\/1 is not registered.*\nhint: register it first: pipewright register @pipewright\/plugin-shell#shellTest/,
+    );
+
     const badConfig = await cli(
       [
         'pipeline',

@@ -114,7 +114,19 @@ export function pipelineCommand(program: Command, io: Io): void {
         return;
       }
       const updated = await step(io, options, `updating pipeline ${pipelineName}`, () =>
-        client.send(new UpdatePipelineCommand({ pipeline: after })),
+        client.send(new UpdatePipelineCommand({ pipeline: after })).catch((error: Error) => {
+          if (
+            error.name === 'InvalidActionDeclarationException' &&
+            /not available|not found/i.test(error.message)
+          ) {
+            const a = plugin.action!;
+            throw new CliError(
+              `action type ${a.category}/${a.provider}/${a.version} is not registered in this account and Region`,
+              `register it first: pipewright register ${options.plugin}`,
+            );
+          }
+          throw error;
+        }),
       );
       if (options.json) {
         io.out(JSON.stringify({ pipeline: updated.pipeline }, null, 2));
