@@ -1,7 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import {
   AppConfigClient,
   CreateApplicationCommand,
+  CreateConfigurationProfileCommand,
   CreateEnvironmentCommand,
+  CreateHostedConfigurationVersionCommand,
   GetExtensionCommand,
   ListExtensionAssociationsCommand,
 } from '@aws-sdk/client-appconfig';
@@ -89,6 +92,49 @@ describe('pipewright extension', () => {
       status: 'unchanged',
       extension: { id: result.extension.id, versionNumber: 1 },
     });
+  });
+
+  it('deploy --apply builds a fresh Lambda host for a plugin it does not bundle, and the extension runs in it', {
+    timeout: 90_000,
+  }, async () => {
+    const plugin = fileURLToPath(new URL('./__fixtures__/greeting-extension.mjs', import.meta.url));
+    const run = await cli(['extension', 'deploy', plugin, '--apply', '--json', ...aws], {
+      env,
+      timeoutMs: 80_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [result] = JSON.parse(run.stdout);
+    expect(result).toMatchObject({
+      plugin: 'greeting-extension',
+      functionName: 'pipewright-greeting-extension',
+      status: 'created',
+    });
+
+    const app = await appconfig.send(new CreateApplicationCommand({ Name: 'guarded' }));
+    const profile = await appconfig.send(
+      new CreateConfigurationProfileCommand({
+        ApplicationId: app.Id!,
+        Name: 'p',
+        LocationUri: 'hosted',
+        Type: 'AWS.Freeform',
+      }),
+    );
+    const assoc = await cli(['extension', 'associate', 'greeting-guard', '--application', app.Id!, ...ac], {
+      env,
+    });
+    expect(assoc.code).toBe(0);
+    const put = (text: string) =>
+      appconfig.send(
+        new CreateHostedConfigurationVersionCommand({
+          ApplicationId: app.Id!,
+          ConfigurationProfileId: profile.Id!,
+          Content: new TextEncoder().encode(text),
+          ContentType: 'application/json',
+        }),
+      );
+    await expect(put('{"nothing":1}')).rejects.toThrow(/the configuration has no greeting/);
+    await expect(put('{"greeting":"hi"}')).resolves.toMatchObject({ VersionNumber: 1 });
   });
 
   it('associate binds the extension to an application and an environment with parameters; bad input is explained', async () => {
