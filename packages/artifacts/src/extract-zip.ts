@@ -1,8 +1,10 @@
+import { createReadStream, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { ArtifactError, abortError, describe } from './errors.js';
-import { type Budget, RATIO_GRACE_BYTES } from './limits.js';
+import type { Budget } from './limits.js';
 import { assertSafeLink, normalizeEntryPath, symlinkAncestor, throughSymlinkError } from './safe-path.js';
 import type { TreeWriter } from './tree-writer.js';
 
@@ -65,6 +67,13 @@ function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise
   });
 }
 
+/** Where entry data must end: the start of the central directory (read before any entry is read). */
+function directoryOffset(zip: yauzl.ZipFile): number {
+  // yauzl starts its directory cursor at the directory's offset; the file size is the looser fallback.
+  const offset = (zip as unknown as { readEntryCursor?: unknown }).readEntryCursor;
+  return typeof offset === 'number' && offset >= 0 ? Math.min(offset, zip.fileSize) : zip.fileSize;
+}
+
 function plan(entry: yauzl.Entry): Planned {
   const name = yauzl.getFileNameLowLevel(
     entry.generalPurposeBitFlag,
@@ -100,6 +109,7 @@ export interface ExtractOptions {
 export async function extractZip(path: string, writer: TreeWriter, opts: ExtractOptions): Promise<void> {
   const { budget, signal } = opts;
   const zip = await open(path);
+  let fh: FileHandle | undefined;
   try {
     if (zip.entryCount > budget.limits.maxEntries) {
       throw new ArtifactError(
@@ -108,6 +118,7 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
           `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
       );
     }
+    const dataEnd = directoryOffset(zip);
     const entries = await readDirectory(zip);
 
     // Pass 1: validate every declared name, kind and size before anything touches the disk.
@@ -172,31 +183,123 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
       else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
     }
     const files = items.filter((item) => item.kind === 'file');
+    fh = await fs.open(path, 'r');
+    const reader = new EntryReader(fh, path, dataEnd);
     let next = 0;
     const work = async () => {
       while (next < files.length) {
         if (signal?.aborted) throw abortError(signal);
         const item = files[next++]!;
-        await writeEntry(zip, item, writer, budget);
+        await writeEntry(reader, item, writer, budget);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, work));
     await writer.finish();
   } finally {
     zip.close();
+    await fh?.close();
+  }
+}
+
+/** Entries up to this size are read with one positional read and inflated in one call. */
+const SMALL_ENTRY = 1024 * 1024;
+const LOCAL_HEADER = 30;
+
+/**
+ * Reads entry data straight from the spooled file. yauzl parses and validates the central directory, but
+ * its per-entry streams (a file stream plus a zlib stream per entry) cost far more than the data for the
+ * typical artifact of many small files; one pread and one inflate per small entry is what makes the
+ * extraction keep pace with `unzip`. Large entries are streamed so memory stays bounded.
+ */
+class EntryReader {
+  constructor(
+    readonly fh: FileHandle,
+    readonly path: string,
+    readonly dataEnd: number,
+  ) {}
+
+  /** Offset of the entry's data, from its local header (whose extra field may differ from the central one). */
+  async dataStart(entry: yauzl.Entry, rel: string, prefetch = 0): Promise<{ start: number; head: Buffer }> {
+    const want = LOCAL_HEADER + entry.fileNameLength + 64 + prefetch;
+    const head = Buffer.allocUnsafe(want);
+    const { bytesRead } = await this.fh.read(head, 0, want, entry.relativeOffsetOfLocalHeader);
+    if (bytesRead < LOCAL_HEADER || head.readUInt32LE(0) !== 0x04034b50) {
+      throw corrupt(`Entry "${rel}" has no local header where the directory says`, undefined, rel);
+    }
+    const start =
+      entry.relativeOffsetOfLocalHeader + LOCAL_HEADER + head.readUInt16LE(26) + head.readUInt16LE(28);
+    if (start + entry.compressedSize > this.dataEnd) {
+      throw corrupt(`Entry "${rel}" runs past the end of the zip data`, undefined, rel);
+    }
+    return { start, head: head.subarray(0, bytesRead) };
+  }
+
+  async small(entry: yauzl.Entry, rel: string): Promise<Buffer> {
+    const { start, head } = await this.dataStart(entry, rel, entry.compressedSize);
+    const from = start - entry.relativeOffsetOfLocalHeader;
+    let raw: Buffer;
+    if (from + entry.compressedSize <= head.length) {
+      raw = head.subarray(from, from + entry.compressedSize);
+    } else {
+      raw = Buffer.allocUnsafe(entry.compressedSize);
+      const { bytesRead } = await this.fh.read(raw, 0, entry.compressedSize, start);
+      if (bytesRead !== entry.compressedSize) throw corrupt(`Entry "${rel}" is truncated`, undefined, rel);
+    }
+    if (entry.compressionMethod === 0) return raw;
+    try {
+      // maxOutputLength makes a size-lying entry fail here instead of allocating what it claims not to need.
+      return inflateRawSync(raw, { maxOutputLength: Math.max(entry.uncompressedSize, 1) });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw corrupt(`Entry "${rel}" inflates past its declared size`, undefined, rel);
+      }
+      throw corrupt(`Entry "${rel}" is damaged`, error, rel);
+    }
+  }
+
+  async stream(entry: yauzl.Entry, rel: string): Promise<AsyncIterable<Buffer>> {
+    const { start } = await this.dataStart(entry, rel);
+    const raw = createReadStream(this.path, {
+      start,
+      end: start + entry.compressedSize - 1,
+      highWaterMark: 256 * 1024,
+    });
+    if (entry.compressionMethod === 0) return raw;
+    const inflate = createInflateRaw({ chunkSize: 256 * 1024 });
+    raw.on('error', (error) => inflate.destroy(error));
+    return raw.pipe(inflate);
   }
 }
 
 async function writeEntry(
-  zip: yauzl.ZipFile,
+  reader: EntryReader,
   item: Planned,
   writer: TreeWriter,
   budget: Budget,
 ): Promise<void> {
   const { entry, rel } = item;
+  if (entry.uncompressedSize <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) {
+    const data =
+      entry.uncompressedSize === 0 && entry.compressedSize === 0
+        ? Buffer.alloc(0)
+        : await reader.small(entry, rel);
+    budget.addBytes(data.length, rel);
+    if (data.length !== entry.uncompressedSize) {
+      throw corrupt(
+        `Entry "${rel}" has ${data.length} bytes, its header says ${entry.uncompressedSize}`,
+        undefined,
+        rel,
+      );
+    }
+    // yauzl checks sizes but not checksums; a flipped bit in a stored entry would otherwise go unnoticed.
+    if (crc32(data) !== entry.crc32) throw corrupt(`Entry "${rel}" fails its CRC-32 check`, undefined, rel);
+    await writer.file(rel, item.mode, async (fh) => {
+      if (data.length > 0) await fh.write(data);
+    });
+    return;
+  }
   await writer.file(rel, item.mode, async (fh) => {
-    if (entry.uncompressedSize === 0 && entry.compressedSize === 0) return;
-    const stream = await openEntry(zip, entry, rel);
+    const stream = await reader.stream(entry, rel);
     let written = 0;
     let crc = 0;
     try {
@@ -207,15 +310,20 @@ async function writeEntry(
         if (written > entry.uncompressedSize) {
           throw corrupt(`Entry "${rel}" inflates past its declared size`, undefined, rel);
         }
-        if (written > RATIO_GRACE_BYTES)
-          budget.checkRatio(written, entry.compressedSize, `Entry "${rel}"`, rel);
+        budget.checkRatio(written, entry.compressedSize, `Entry "${rel}"`, rel);
         crc = crc32(chunk, crc);
         await fh.write(chunk);
       }
-      // yauzl checks sizes but not checksums; a flipped bit in a stored entry would otherwise go unnoticed.
+      if (written !== entry.uncompressedSize) {
+        throw corrupt(
+          `Entry "${rel}" has ${written} bytes, its header says ${entry.uncompressedSize}`,
+          undefined,
+          rel,
+        );
+      }
       if (crc !== entry.crc32) throw corrupt(`Entry "${rel}" fails its CRC-32 check`, undefined, rel);
     } catch (error) {
-      stream.destroy();
+      (stream as { destroy?: () => void }).destroy?.();
       if (error instanceof ArtifactError) throw error;
       if ((error as { syscall?: string }).syscall === 'write') {
         throw new ArtifactError('LOCAL_IO', `Cannot write "${rel}": ${describe(error)}`, {

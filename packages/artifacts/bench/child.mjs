@@ -1,0 +1,24 @@
+// One measured operation in its own process, so its peak RSS (maxRSS) is the extraction's or upload's alone.
+// Usage: node child.mjs download <bucket> <key> <destDir> | upload <srcDir> <bucket> <key>
+// Reads the S3 client configuration from PW_S3_CONFIG (JSON) and prints {ms, maxRssMiB, result}.
+import { createArtifactClient, downloadArtifact, uploadArtifact } from '../dist/index.js';
+
+const [op, ...args] = process.argv.slice(2);
+const s3 = createArtifactClient(JSON.parse(process.env.PW_S3_CONFIG));
+const started = performance.now();
+let result;
+if (op === 'download') {
+  const [bucket, key, dest] = args;
+  result = await downloadArtifact(s3, { bucket, key }, dest);
+} else {
+  const [src, bucket, key] = args;
+  result = await uploadArtifact(
+    s3,
+    src,
+    { bucket, key },
+    { compressionLevel: Number(process.env.PW_LEVEL ?? 6) },
+  );
+}
+const ms = performance.now() - started;
+s3.destroy();
+process.stdout.write(JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, result }));
