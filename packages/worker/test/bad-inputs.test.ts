@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { definePlugin, inProgress, succeeded, z } from '@pipewright/core';
+import { definePlugin, succeeded, z } from '@pipewright/core';
 import { shellBuild } from '@pipewright/plugin-shell';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorker } from '../src/index.js';

@@ -53,7 +53,13 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
         ],
       },
     ]);
-    const opts = h.workerOptions({ plugins: [shellBuild, shellTest] });
+    const secrets: string[] = [];
+    const ended: string[] = [];
+    const opts = h.workerOptions({
+      plugins: [shellBuild, shellTest],
+      hooks: { onSecret: (s) => secrets.push(s), onJobEnd: (r) => ended.push(`${r.stageName} ${r.status}`) },
+      externalExecutionId: (job) => `run-for-${job.actionName}`,
+    });
     const worker = createWorker(opts);
     const running = worker.run();
     const id = await h.start('app');
@@ -64,7 +70,11 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
     expect(status, JSON.stringify(actions, null, 1)).toBe('Succeeded');
     expect(summary.succeeded).toBe(2);
     expect(summary.failed).toBe(0);
+    expect(ended).toEqual(['Build succeeded', 'Test succeeded']);
+    // Every artifact credential was handed to the onSecret hook (the GitHub Action masks them).
+    expect(secrets.filter((s) => s.startsWith('ASIA'))).toHaveLength(2);
     const check = actions.find((a) => a.actionName === 'Check');
+    expect(check?.output?.executionResult?.externalExecutionId).toBe('run-for-Check');
     expect(check?.output?.executionResult?.externalExecutionSummary).toContain('all good');
     expect(check?.output?.executionResult?.externalExecutionSummary).toContain('hello from the source');
     // Every workspace is removed after its job.

@@ -76,16 +76,17 @@ describe('stopping a worker process', () => {
   it('SIGKILL: the job times out on the stack; a reported continuation is resumed by another worker', async () => {
     const runLog = join(h.tmp, 'runs.log');
     const slowId = await h.start('slow');
-    // Every poll takes a while, so the kill lands after the continuation was reported and before the
-    // next job is claimed.
-    h.stack.faults.set({ codepipeline: { PollForJobs: { latencyMs: 400 } } });
-    const a = spawnWorker(h, ['--mode', 'serve', '--poll-interval-ms', '50'], { PW_RUN_LOG: runLog });
+    // A claims two jobs and no more: the slow one, and the first job of the resumable action, which reports
+    // a continuation; the kill lands while the slow job runs and the continuation waits in the queue.
+    const a = spawnWorker(h, ['--mode', 'serve', '--poll-interval-ms', '50', '--max-jobs', '2'], {
+      PW_RUN_LOG: runLog,
+    });
     await waitUntil('the slow job running', () => jobsOf(h, slowId).some((j) => j.status === 'InProgress'));
     const rollId = await h.start('resumable');
     await waitUntil('the continuation reported', () => jobsOf(h, rollId).length === 2, 10_000);
+    await waitUntil('the first job reported', () => jobsOf(h, rollId)[0]?.status === 'Succeeded');
     a.child.kill('SIGKILL');
     expect((await a.exit).signal).toBe('SIGKILL');
-    h.stack.faults.clear();
     // The job A held times out on the stack and fails its action.
     expect(await h.waitFor('slow', slowId, 10_000)).toBe('Failed');
     const sleep = (await h.actions('slow', slowId)).find((x) => x.actionName === 'Sleep');
