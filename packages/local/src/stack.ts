@@ -14,10 +14,10 @@ import {
   LocalArtifacts,
 } from './artifacts.js';
 import type { Env, JobTimeouts } from './codepipeline/context.js';
-import { resumeExecutions } from './codepipeline/executions.js';
 import { sweepJobs } from './codepipeline/jobs.js';
 import type { CodePipelineState } from './codepipeline/model.js';
 import { createCodePipelineServer } from './codepipeline/server.js';
+import { createCodePipelineEnv, snapshotCodePipeline } from './codepipeline/state.js';
 import { CredentialStore, type Credentials, type SessionRecord } from './credentials.js';
 import { type FaultSpec, Faults } from './faults.js';
 import { close, listen } from './http.js';
@@ -130,37 +130,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     : new ExternalArtifacts(options.externalS3!, region, credentials);
   await artifacts.ensureBucket(artifactBucket);
 
-  const cp = saved?.codepipeline;
-  const env: Env = {
-    region,
-    accountId,
-    jobTimeouts: { ...DEFAULT_TIMEOUTS, ...options.jobTimeouts },
-    maxCustomActionTypes: options.maxCustomActionTypes ?? 50,
-    actionTypes: new Map(
-      (cp?.actionTypes ?? []).map((t) => [
-        `Custom/${t.actionType.id.category}/${t.actionType.id.provider}/${t.actionType.id.version}`,
-        t,
-      ]),
-    ),
-    pipelines: new Map((cp?.pipelines ?? []).map((p) => [p.pipeline.name, p])),
-    executions: new Map((cp?.executions ?? []).map((e) => [e.pipelineExecutionId, e])),
-    jobs: new Map((cp?.jobs ?? []).map((j) => [j.id, j])),
+  const env = createCodePipelineEnv({
+    options: {
+      region,
+      accountId,
+      jobTimeouts: { ...DEFAULT_TIMEOUTS, ...options.jobTimeouts },
+      maxCustomActionTypes: options.maxCustomActionTypes ?? 50,
+    },
+    saved: saved?.codepipeline,
     credentials: sts,
     artifacts,
-    artifactBuckets: new Set([
-      artifactBucket,
-      ...(cp?.pipelines ?? []).map((p) => p.pipeline.artifactStore?.location ?? ''),
-    ]),
+    artifactBucket,
     changed: () => stateFile.changed(),
-  };
-  resumeExecutions(env);
+  });
   const snapshot = (): Snapshot => ({
-    codepipeline: {
-      actionTypes: [...env.actionTypes.values()],
-      pipelines: [...env.pipelines.values()],
-      executions: [...env.executions.values()],
-      jobs: [...env.jobs.values()],
-    },
+    codepipeline: snapshotCodePipeline(env),
     credentials: sts.toJSON(),
     ...(store ? { s3: store.toJSON() } : {}),
   });

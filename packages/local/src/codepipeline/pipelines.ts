@@ -1,7 +1,7 @@
 import { checkTags } from './actionTypes.js';
 import { type Env, epoch, pipelineArn } from './context.js';
 import { Checker, err, NAME } from './errors.js';
-import type { PipelineDeclaration, PipelineRecord } from './model.js';
+import { type PipelineDeclaration, type PipelineRecord, typeKey } from './model.js';
 import { validatePipeline } from './validation.js';
 
 const MASK = '****';
@@ -23,9 +23,7 @@ export function getPipelineRecord(env: Env, name: unknown): PipelineRecord {
 function masked(env: Env, p: PipelineDeclaration): PipelineDeclaration {
   const copy = structuredClone(p);
   for (const a of copy.stages.flatMap((s) => s.actions)) {
-    const type = env.actionTypes.get(
-      `${a.actionTypeId.owner}/${a.actionTypeId.category}/${a.actionTypeId.provider}/${a.actionTypeId.version}`,
-    );
+    const type = env.actionTypes.get(typeKey(a.actionTypeId));
     for (const prop of type?.actionType.actionConfigurationProperties ?? []) {
       if (prop.secret && a.configuration && prop.name in a.configuration) a.configuration[prop.name] = MASK;
     }
@@ -76,7 +74,7 @@ export function updatePipeline(env: Env, input: { pipeline?: PipelineDeclaration
   const p = structuredClone(input.pipeline!);
   const record = getPipelineRecord(env, p?.name);
   // "****" for a secret keeps the stored value, as long as the action keeps its stage and name.
-  for (const [si, stage] of p.stages.entries()) {
+  for (const stage of p.stages ?? []) {
     for (const a of stage.actions) {
       for (const [k, v] of Object.entries(a.configuration ?? {})) {
         if (v !== MASK) continue;
@@ -86,7 +84,6 @@ export function updatePipeline(env: Env, input: { pipeline?: PipelineDeclaration
         if (old?.configuration?.[k] !== undefined) a.configuration![k] = old.configuration[k];
       }
     }
-    void si;
   }
   validatePipeline(env, p);
   const pipeline = { ...p, version: (record.pipeline.version ?? 1) + 1 };
