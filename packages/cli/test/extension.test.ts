@@ -59,6 +59,16 @@ describe('pipewright extension', () => {
     const types = Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type);
     expect(types).toContain('AWS::Lambda::Function');
     expect(types).toContain('AWS::AppConfig::Extension');
+
+    // On AWS, --apply goes through CloudFormation, which needs a bucket for the package.
+    const noBucket = await cli(['extension', 'deploy', 's3-backup', '--apply', '--region', 'us-east-1'], {
+      env,
+    });
+    expect(noBucket.code).toBe(2);
+    expect(noBucket.stderr).toMatch(/^error: --apply through CloudFormation needs --code-bucket.*\nhint: /);
+    const shell = await cli(['extension', 'deploy', '@pipewright/plugin-shell']);
+    expect(shell.code).toBe(1);
+    expect(shell.stderr).toContain('defines no AppConfig extension');
   });
 
   it('deploy --apply puts the host in the local Lambda and creates the extension; a second run changes nothing', async () => {

@@ -25,6 +25,8 @@ import { loadPlugins } from '../load-plugins.js';
 
 interface DeployOptions extends CommonOptions {
   apply?: boolean;
+  direct?: boolean;
+  stackName?: string;
   lambdaEndpoint?: string;
   functionName: string;
   functionRoleArn?: string;
@@ -122,8 +124,8 @@ export async function applyExtensions(
   const local = Boolean(lambdaEndpoint);
   if (!local && !options.functionRoleArn) {
     throw new UsageError(
-      "deploying to AWS Lambda needs --function-role-arn (the functions' execution role)",
-      'or deploy with CloudFormation: `pipewright extension deploy <plugin...> > template.json` creates the roles too',
+      "--direct on AWS needs --function-role-arn (the functions' execution role)",
+      'or leave out --direct: CloudFormation then creates the roles too',
     );
   }
   const lambda = new lambdaSdk.LambdaClient(clientConfig({ ...options, endpoint: lambdaEndpoint }, io.env));
@@ -361,6 +363,19 @@ export function extensionCommand(program: Command, io: Io): void {
   ).action(async (specs: string[], options: DeployOptions) => {
     const plugins = withExtensions(await extensionPlugins(specs, io));
     for (const p of plugins) for (const w of p.warnings) io.err(`warning: ${p.name}: ${w}`);
+    const local = Boolean(options.lambdaEndpoint ?? io.env.AWS_ENDPOINT_URL_LAMBDA);
+    if (options.apply && !local && !options.direct) {
+      const { deployStack } = await import('../cloudformation.js');
+      const r = await deployStack(
+        await loadLambdaHost(),
+        plugins,
+        { ...options, stackName: options.stackName ?? 'pipewright-extensions' },
+        io,
+      );
+      if (options.json) io.out(JSON.stringify(r, null, 2));
+      else io.out(`stack ${r.stackName}: ${r.change} (${r.status}); package ${r.codeS3Uri}`);
+      return;
+    }
     if (options.apply) {
       const results = await applyExtensions(plugins, options, io);
       if (options.json) io.out(JSON.stringify(results, null, 2));
