@@ -3,6 +3,7 @@ import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -159,6 +160,24 @@ describe('S3 with the SDK defaults', () => {
     ).rejects.toMatchObject({
       name: 'AccessDenied',
     });
+  });
+
+  it('copies objects (CopyObject) instead of treating them as empty uploads', async () => {
+    const s3 = client();
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'plain', Key: 'copy/src', Body: 'copied bytes', Metadata: { a: '1' } }),
+    );
+    const r = await s3.send(
+      new CopyObjectCommand({ Bucket: 'plain', Key: 'copy/dst', CopySource: 'plain/copy/src' }),
+    );
+    expect(r.CopyObjectResult?.ETag).toBeTruthy();
+    await s3.send(new DeleteObjectCommand({ Bucket: 'plain', Key: 'copy/src' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'copy/dst' }));
+    expect(await got.Body!.transformToString()).toBe('copied bytes');
+    expect(got.Metadata).toEqual({ a: '1' });
+    await expect(
+      s3.send(new CopyObjectCommand({ Bucket: 'plain', Key: 'copy/x', CopySource: 'plain/copy/missing' })),
+    ).rejects.toMatchObject({ name: 'NoSuchKey' });
   });
 
   it('lists, deletes and reports missing keys and buckets', async () => {

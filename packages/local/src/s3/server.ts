@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { CredentialStore, Principal } from '../credentials.js';
 import type { Faults } from '../faults.js';
 import { readBody, requestId, send, sleep } from '../http.js';
@@ -42,7 +43,13 @@ interface Ctx {
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 
 /** Names the S3 operation of a path-style request, for authorization, faults and dispatch. */
-export function operationOf(method: string, bucket: string, key: string, q: URLSearchParams): string {
+export function operationOf(
+  method: string,
+  bucket: string,
+  key: string,
+  q: URLSearchParams,
+  copySource?: string,
+): string {
   if (!bucket) return method === 'GET' ? 'ListBuckets' : 'Unknown';
   if (!key) {
     if (method === 'PUT') return 'CreateBucket';
@@ -55,7 +62,7 @@ export function operationOf(method: string, bucket: string, key: string, q: URLS
   if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
   if (method === 'PUT' && q.has('uploadId')) return 'UploadPart';
   if (method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
-  if (method === 'PUT') return 'PutObject';
+  if (method === 'PUT') return copySource ? 'CopyObject' : 'PutObject';
   if (method === 'GET') return 'GetObject';
   if (method === 'HEAD') return 'HeadObject';
   if (method === 'DELETE') return 'DeleteObject';
@@ -65,6 +72,7 @@ export function operationOf(method: string, bucket: string, key: string, q: URLS
 const READ_OPS = new Set(['GetObject', 'HeadObject']);
 const WRITE_OPS = new Set([
   'PutObject',
+  'CopyObject',
   'CreateMultipartUpload',
   'UploadPart',
   'CompleteMultipartUpload',
@@ -95,7 +103,8 @@ async function handle(
   const slash = path.indexOf('/', 1);
   const bucket = decodeURIComponent(slash < 0 ? path.slice(1) : path.slice(1, slash));
   const key = slash < 0 ? '' : decodeURIComponent(path.slice(slash + 1));
-  const op = operationOf(req.method ?? 'GET', bucket, key, url.searchParams);
+  const copySource = req.headers['x-amz-copy-source'] as string | undefined;
+  const op = operationOf(req.method ?? 'GET', bucket, key, url.searchParams, copySource);
   const ctx: Ctx = { req, res, bucket, key, query: url.searchParams, op, id, continued };
   res.setHeader('x-amz-request-id', id);
   try {
@@ -198,7 +207,7 @@ function authenticate(o: S3ServerOptions, req: IncomingMessage, query: URLSearch
 /** Job credentials reach only their own job's objects, like the session policy CodePipeline attaches. */
 function authorize(o: S3ServerOptions, principal: Principal, ctx: Ctx): void {
   if (
-    (ctx.op === 'PutObject' || ctx.op === 'CreateMultipartUpload') &&
+    (ctx.op === 'PutObject' || ctx.op === 'CopyObject' || ctx.op === 'CreateMultipartUpload') &&
     o.kmsRequiredBuckets.has(ctx.bucket) &&
     ctx.req.headers['x-amz-server-side-encryption'] !== 'aws:kms'
   ) {
@@ -211,6 +220,12 @@ function authorize(o: S3ServerOptions, principal: Principal, ctx: Ctx): void {
     ((READ_OPS.has(ctx.op) && (scope.readKeys.includes(ctx.key) || scope.writeKeys.includes(ctx.key))) ||
       (WRITE_OPS.has(ctx.op) && scope.writeKeys.includes(ctx.key)));
   if (!allowed) throw accessDenied();
+  if (ctx.op === 'CopyObject') {
+    const src = parseCopySource(String(ctx.req.headers['x-amz-copy-source']));
+    const readable =
+      src.bucket === scope.bucket && (scope.readKeys.includes(src.key) || scope.writeKeys.includes(src.key));
+    if (!readable) throw accessDenied();
+  }
 }
 
 async function dispatch(o: S3ServerOptions, ctx: Ctx, reset: boolean): Promise<void> {
@@ -247,6 +262,8 @@ async function dispatch(o: S3ServerOptions, ctx: Ctx, reset: boolean): Promise<v
       return listObjectsV2(o, ctx);
     case 'PutObject':
       return putObject(o, ctx);
+    case 'CopyObject':
+      return copyObject(o, ctx);
     case 'GetObject':
     case 'HeadObject':
       return getObject(o, ctx, reset);
@@ -340,6 +357,49 @@ async function putObject(o: S3ServerOptions, ctx: Ctx): Promise<void> {
   const headers: Record<string, string> = { etag: meta.etag, ...sseHeaders(meta) };
   if (meta.checksum) headers[`x-amz-checksum-${meta.checksum.algorithm}`] = meta.checksum.value;
   send(ctx.res, 200, undefined, headers);
+}
+
+function parseCopySource(header: string): { bucket: string; key: string } {
+  const raw = decodeURIComponent(header.split('?', 1)[0]!).replace(/^\//, '');
+  const slash = raw.indexOf('/');
+  if (slash < 1)
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key', 400);
+  return { bucket: raw.slice(0, slash), key: raw.slice(slash + 1) };
+}
+
+async function copyObject(o: S3ServerOptions, ctx: Ctx): Promise<void> {
+  await readBody(ctx.req);
+  const from = parseCopySource(String(ctx.req.headers['x-amz-copy-source']));
+  if (!o.store.hasBucket(from.bucket)) throw noSuchBucket(from.bucket);
+  const src = o.store.get(from.bucket, from.key);
+  if (!src) throw noSuchKey(from.key);
+  const sse = sseFromRequest(o, ctx.req);
+  const replace = ctx.req.headers['x-amz-metadata-directive'] === 'REPLACE';
+  // Data is copied, not shared: deleting either object must not affect the other.
+  const file = o.store.newFile();
+  await pipeline(o.store.read(src), createWriteStream(file, { highWaterMark: 1 << 20 }));
+  const meta: ObjectMeta = {
+    ...src,
+    key: ctx.key,
+    lastModified: Date.now(),
+    // A single-part copy has the same MD5; the MD5 of a multipart source is not known without reading it.
+    etag: sse.sse?.startsWith('aws:kms') || src.etag.includes('-') ? `"${opaqueEtag()}"` : src.etag,
+    metadata: replace ? userMetadata(ctx.req) : src.metadata,
+    ...(replace && ctx.req.headers['content-type']
+      ? { contentType: String(ctx.req.headers['content-type']) }
+      : {}),
+    sse: sse.sse,
+    kmsKeyId: sse.kmsKeyId,
+    segments: [{ file, size: src.size }],
+  };
+  if (!meta.sse) delete meta.sse;
+  if (!meta.kmsKeyId) delete meta.kmsKeyId;
+  o.store.put(ctx.bucket, meta);
+  const inner = `${element('LastModified', new Date(meta.lastModified).toISOString())}${element('ETag', meta.etag)}`;
+  send(ctx.res, 200, document('CopyObjectResult', inner), {
+    'content-type': 'application/xml',
+    ...sseHeaders(meta),
+  });
 }
 
 function parseRange(header: string, size: number): { start: number; end: number } | undefined {
