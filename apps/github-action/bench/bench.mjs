@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// Benchmark of the action bundle:
+//   - start-up: from spawning `node dist/index.js` (as the runner does) to the first PollForJobs request,
+//     recorded by a tiny HTTP server that answers PollForJobs with no jobs (mode `once`, so the process
+//     exits after one round). Median and worst of RUNS runs, on this Node and on Node 24 when npx can get it.
+//   - bundle size of dist/index.js and dist/post.js (minified).
+// Prints a table with the targets (BENCH_STRICT=1: exit 1 when one is missed).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const app = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const TARGET_STARTUP_MS = 150;
+const TARGET_BUNDLE_BYTES = 1_500_000;
+
+if (!existsSync(join(app, 'dist/index.js'))) {
+  const b = spawnSync(process.execPath, [join(app, 'build.mjs')], { stdio: 'inherit' });
+  if (b.status !== 0) process.exit(b.status ?? 1);
+}
+
+/** A CodePipeline endpoint that notes when the first PollForJobs arrives and has no jobs. */
+async function fakeCodePipeline() {
+  let waiter;
+  const server = createServer((req, res) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (target.endsWith('.PollForJobs')) waiter?.(performance.now());
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(target.endsWith('.PollForJobs') ? '{"jobs":[]}' : '{}');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    nextPoll: () => new Promise((r) => (waiter = r)),
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+// The floor on this machine: a Node process that sends one PollForJobs as its first statement.
+const BASELINE = `require('node:http').request(process.env.INPUT_ENDPOINT, { method: 'POST', headers: { 'x-amz-target': 'CodePipeline_20150709.PollForJobs' } }).on('error', () => {}).end('{}')`;
+
+async function startupOnce(nodePath, endpoint, nextPoll, baseline = false) {
+  const dir = mkdtempSync(join(tmpdir(), 'pipewright-bench-'));
+  for (const f of ['output', 'summary', 'state']) writeFileSync(join(dir, f), '');
+  const polled = nextPoll();
+  const started = performance.now();
+  const child = spawn(nodePath, baseline ? ['-e', BASELINE] : [join(app, 'dist/index.js')], {
+    cwd: dir,
+    stdio: 'ignore',
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      INPUT_MODE: 'once',
+      INPUT_REGION: 'us-east-1',
+      INPUT_ENDPOINT: endpoint,
+      'INPUT_ACTION-TYPES': 'Build/Pipewright-Shell/1',
+      AWS_ACCESS_KEY_ID: 'AKIABENCHMARK0000000',
+      AWS_SECRET_ACCESS_KEY: 'benchmark-secret',
+      GITHUB_OUTPUT: join(dir, 'output'),
+      GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+      GITHUB_STATE: join(dir, 'state'),
+      RUNNER_TEMP: dir,
+      GITHUB_WORKSPACE: dir,
+    },
+  });
+  const exited = new Promise((r) => child.on('close', r));
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('no PollForJobs within 10 s')), 10_000).unref(),
+  );
+  const at = await Promise.race([polled, timeout]);
+  await exited;
+  return at - started;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Alternates baseline and action runs, so both see the same machine load. */
+async function startup(nodePath) {
+  const server = await fakeCodePipeline();
+  try {
+    await startupOnce(nodePath, server.endpoint, server.nextPoll); // warm the file cache
+    const action = [];
+    const base = [];
+    for (let i = 0; i < RUNS; i++) {
+      base.push(await startupOnce(nodePath, server.endpoint, server.nextPoll, true));
+      action.push(await startupOnce(nodePath, server.endpoint, server.nextPoll));
+    }
+    return { median: median(action), max: Math.max(...action), baseline: median(base) };
+  } finally {
+    await server.close();
+  }
+}
+
+function node24Path() {
+  const probe = spawnSync(
+    'npx',
+    ['-y', '-p', 'node@24', 'node', '-p', 'process.version + " " + process.execPath'],
+    {
+      encoding: 'utf8',
+      timeout: 180_000,
+    },
+  );
+  const [version, path] = probe.stdout?.trim().split(' ') ?? [];
+  return probe.status === 0 && version?.startsWith('v24.') ? { version, path } : undefined;
+}
+
+const rows = [];
+const check = (ok) => (ok ? 'ok' : 'MISSED');
+const runtimes = [{ version: process.version, path: process.execPath }];
+const n24 = node24Path();
+if (n24) runtimes.push(n24);
+for (const { version, path } of runtimes) {
+  const r = await startup(path);
+  rows.push([`${version}: node process that polls at once (floor)`, `${r.baseline.toFixed(0)} ms`, '', '']);
+  rows.push([
+    `${version}: action start to first PollForJobs (median / worst of ${RUNS})`,
+    `${r.median.toFixed(0)} ms / ${r.max.toFixed(0)} ms`,
+    `≤ ${TARGET_STARTUP_MS} ms`,
+    check(r.median <= TARGET_STARTUP_MS),
+  ]);
+  rows.push([
+    `${version}: the action's own start-up (above the floor)`,
+    `${(r.median - r.baseline).toFixed(0)} ms`,
+    `≤ ${TARGET_STARTUP_MS} ms`,
+    check(r.median - r.baseline <= TARGET_STARTUP_MS),
+  ]);
+}
+if (!n24) rows.push(['Node 24', 'skipped: npx could not fetch node@24', '', '']);
+const size = statSync(join(app, 'dist/index.js')).size;
+rows.push([
+  'bundle dist/index.js (minified)',
+  `${(size / 1e6).toFixed(2)} MB (${(size / 1024).toFixed(0)} KiB)`,
+  `≤ ${(TARGET_BUNDLE_BYTES / 1e6).toFixed(1)} MB`,
+  check(size <= TARGET_BUNDLE_BYTES),
+]);
+const post = statSync(join(app, 'dist/post.js')).size;
+rows.push(['bundle dist/post.js (minified)', `${(post / 1024).toFixed(1)} KiB`, '', '']);
+
+const header = ['measure', 'result', 'target', ''];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+console.log(line(header));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+console.log(
+  '\nThe floor is what process creation and Node start-up cost on this machine before any code of the action' +
+    ' runs;\nthe target applies to the action start-up; the absolute time is shown against it too.',
+);
+if (process.env.BENCH_STRICT === '1' && rows.some((r) => r[3] === 'MISSED')) process.exit(1);
