@@ -112,7 +112,7 @@ function child(args, env = {}) {
         ...process.env,
         AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-        AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         PIPEWRIGHT_LOG_LEVEL: 'warn',
         ...env,
       },

@@ -20,6 +20,8 @@ import { shellBuild, shellTest } from '@pipewright/plugin-shell';
 import { createLogger } from '@pipewright/runtime';
 import { createWorker } from '@pipewright/worker';
 
+// The SDK's notice about future Node versions is noise in a demo.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const here = dirname(fileURLToPath(import.meta.url));
 const project = join(here, 'example-project');
 const verbose = process.argv.includes('--verbose');

@@ -36,7 +36,7 @@ export function spawnWorker(h: Harness, args: string[], env: Record<string, stri
         ...process.env,
         AWS_ACCESS_KEY_ID: h.stack.credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: h.stack.credentials.secretAccessKey,
-        AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         PIPEWRIGHT_LOG_LEVEL: 'warn',
         ...env,
       },

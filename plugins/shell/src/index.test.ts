@@ -43,7 +43,11 @@ describe('@pipewright/plugin-shell', () => {
 
   it('runs in WorkingDirectory with the configured shell', async () => {
     const run = await runPluginAction(shellTest, {
-      config: { Command: 'test -n "$BASH_VERSION" && echo bash; pwd', WorkingDirectory: 'sub', Shell: '/bin/bash' },
+      config: {
+        Command: 'test -n "$BASH_VERSION" && echo bash; pwd',
+        WorkingDirectory: 'sub',
+        Shell: '/bin/bash',
+      },
       inputs: { Source: { 'sub/a.txt': 'a' } },
     });
     await run.cleanup();

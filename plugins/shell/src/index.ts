@@ -128,9 +128,10 @@ async function runShell(ctx: JobContext<ShellConfig>): Promise<ActionResult> {
     // Links stay links and modes stay modes: the artifact is the folder as the command left it.
     await cp(from, ctx.output, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
   }
-  const seconds = (result.durationMs / 1000).toFixed(1);
+  const ms = result.durationMs;
+  const took = ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
   return succeeded({
-    summary: output ? `succeeded in ${seconds} s\n${output}` : `succeeded in ${seconds} s`,
+    summary: output ? `succeeded in ${took}\n${output}` : `succeeded in ${took}`,
     outputVariables: { ExitCode: '0', DurationMs: String(Math.round(result.durationMs)) },
   });
 }
