@@ -15,6 +15,7 @@ import {
   ListPipelinesCommand,
   PutJobFailureResultCommand,
   PutJobSuccessResultCommand,
+  StopPipelineExecutionCommand,
   UpdatePipelineCommand,
 } from '@aws-sdk/client-codepipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +156,17 @@ describe('conformance with the service model shipped in the SDK', () => {
     await cp.send(new ListActionExecutionsCommand({ pipelineName: failing.name }));
     await cp.send(new CreatePipelineCommand({ pipeline: { ...pipeline!, name: 'copy' } }));
     await cp.send(new DeletePipelineCommand({ name: 'copy' }));
+    const stopped = await startDemo(stack, cp);
+    await stopped.poll();
+    await cp.send(
+      new StopPipelineExecutionCommand({
+        pipelineName: stopped.name,
+        pipelineExecutionId: stopped.executionId,
+        abandon: true,
+      }),
+    );
+    await cp.send(new GetPipelineStateCommand({ name: stopped.name }));
+    await cp.send(new ListActionExecutionsCommand({ pipelineName: stopped.name }));
     await cp.send(new DeleteCustomActionTypeCommand({ category: 'Build', provider: 'Demo-2', version: '1' }));
 
     const problems: string[] = [];

@@ -12,6 +12,7 @@ import {
   PollForJobsCommand,
   PutJobFailureResultCommand,
   PutJobSuccessResultCommand,
+  StopPipelineExecutionCommand,
   UpdatePipelineCommand,
 } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -378,6 +379,31 @@ describe('registration and pipeline errors through the SDK', () => {
     await rejects(cp.send(new ListPipelinesCommand({})), 'InternalFailure');
     stack.faults.clear();
     await cp.send(new ListPipelinesCommand({}));
+  });
+});
+
+describe('StopPipelineExecution', () => {
+  it('stops after the running action, or abandons it at once', async () => {
+    const waiting = await startDemo(stack, cp);
+    const job = await waiting.poll();
+    await cp.send(new AcknowledgeJobCommand({ jobId: job.id, nonce: job.nonce }));
+    const ids = { pipelineName: waiting.name, pipelineExecutionId: waiting.executionId };
+    await cp.send(new StopPipelineExecutionCommand({ ...ids, reason: 'enough' }));
+    expect((await cp.send(new GetPipelineExecutionCommand(ids))).pipelineExecution?.status).toBe('Stopping');
+    await rejects(cp.send(new StopPipelineExecutionCommand(ids)), 'DuplicatedStopRequestException');
+    await cp.send(new PutJobSuccessResultCommand({ jobId: job.id }));
+    expect((await cp.send(new GetPipelineExecutionCommand(ids))).pipelineExecution?.status).toBe('Stopped');
+    await rejects(cp.send(new StopPipelineExecutionCommand(ids)), 'PipelineExecutionNotStoppableException');
+
+    const abandoned = await startDemo(stack, cp);
+    const job2 = await abandoned.poll();
+    await cp.send(new AcknowledgeJobCommand({ jobId: job2.id, nonce: job2.nonce }));
+    const ids2 = { pipelineName: abandoned.name, pipelineExecutionId: abandoned.executionId };
+    await cp.send(new StopPipelineExecutionCommand({ ...ids2, abandon: true }));
+    expect((await cp.send(new GetPipelineExecutionCommand(ids2))).pipelineExecution?.status).toBe('Stopped');
+    await rejects(cp.send(new PutJobSuccessResultCommand({ jobId: job2.id })), 'InvalidJobStateException');
+    const actions = await cp.send(new ListActionExecutionsCommand({ pipelineName: abandoned.name }));
+    expect(actions.actionExecutionDetails?.find((a) => a.actionName === 'Run')?.status).toBe('Abandoned');
   });
 });
 

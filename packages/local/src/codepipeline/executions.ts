@@ -70,6 +70,12 @@ function artifactKey(pipelineName: string, artifactName: string): string {
 }
 
 export function advance(env: Env, exec: ExecutionRecord): void {
+  if (exec.status === 'Stopping' && !exec.actions.some((a) => a.status === 'InProgress')) {
+    // A stop without abandon waits for the running actions, then starts nothing more.
+    exec.status = 'Stopped';
+    const stage = exec.pipeline.stages[exec.stageIndex];
+    if (stage) exec.stageStatus[stage.name] = 'Stopped';
+  }
   while (exec.status === 'InProgress') {
     const stage = exec.pipeline.stages[exec.stageIndex];
     if (!stage) {
@@ -215,6 +221,44 @@ export function completeAction(
     rec.errorDetails = { code: outcome.code, message: outcome.message };
   }
   advance(env, exec);
+}
+
+export function stopPipelineExecution(
+  env: Env,
+  input: { pipelineName?: string; pipelineExecutionId?: string; abandon?: boolean; reason?: string },
+) {
+  const c = new Checker();
+  c.string('reason', input.reason, { max: 200 });
+  c.throwIfAny();
+  const exec = getExecutionRecord(env, input.pipelineName, input.pipelineExecutionId);
+  if (exec.status === 'Stopping' && !input.abandon) {
+    throw err('DuplicatedStopRequestException', 'The pipeline execution is already in a Stopping state.');
+  }
+  if (exec.status !== 'InProgress' && exec.status !== 'Stopping') {
+    throw err(
+      'PipelineExecutionNotStoppableException',
+      `Pipeline execution ${exec.pipelineExecutionId} is ${exec.status} and cannot be stopped`,
+    );
+  }
+  if (input.reason) exec.statusSummary = input.reason;
+  exec.status = 'Stopping';
+  if (input.abandon) {
+    // Abandoned actions end now; their jobs can no longer be claimed or answered.
+    const now = Date.now();
+    for (const rec of exec.actions.filter((a) => a.status === 'InProgress')) {
+      rec.status = 'Abandoned';
+      rec.lastUpdateTime = now;
+    }
+    for (const job of env.jobs.values()) {
+      if (job.pipelineExecutionId !== exec.pipelineExecutionId) continue;
+      if (job.status === 'Queued' || job.status === 'Dispatched' || job.status === 'InProgress') {
+        job.status = 'Failed';
+        job.finishedAt = now;
+      }
+    }
+  }
+  advance(env, exec);
+  return { pipelineExecutionId: exec.pipelineExecutionId };
 }
 
 export function findAction(env: Env, actionExecutionId: string, pipelineExecutionId: string) {

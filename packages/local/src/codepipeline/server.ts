@@ -5,7 +5,7 @@ import { hashBody, parseAuthorization, SigV4Error, verifySignature } from '../si
 import { createCustomActionType, deleteCustomActionType, listActionTypes } from './actionTypes.js';
 import type { Env } from './context.js';
 import { ServiceError } from './errors.js';
-import { startPipelineExecution } from './executions.js';
+import { startPipelineExecution, stopPipelineExecution } from './executions.js';
 import {
   getPipelineExecution,
   getPipelineState,
@@ -34,6 +34,7 @@ export const OPERATIONS: Record<string, Operation> = {
   ListPipelines: listPipelines,
   DeletePipeline: deletePipeline,
   StartPipelineExecution: startPipelineExecution,
+  StopPipelineExecution: stopPipelineExecution,
   GetPipelineExecution: getPipelineExecution,
   ListPipelineExecutions: listPipelineExecutions,
   GetPipelineState: getPipelineState,
