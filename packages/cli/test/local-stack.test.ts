@@ -344,6 +344,31 @@ describe('pipewright against the local stack', () => {
       stack.faults.clear();
     }
 
+    // A validation error from the service itself (the namespace pattern is left to CodePipeline).
+    const invalid = await cli(
+      [
+        'pipeline',
+        'add-action',
+        'MyFirstPipeline',
+        '--stage',
+        'Staging',
+        '--name',
+        'V',
+        '--plugin',
+        '@pipewright/plugin-shell',
+        '--config',
+        'Command=ls',
+        '--namespace',
+        'bad ns!',
+        ...aws,
+      ],
+      { env },
+    );
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(
+      /^error: AWS rejected the request \(ValidationException\): .*namespace.*\nhint: /,
+    );
+
     const down = await cli(
       ['register', '@pipewright/plugin-shell', '--endpoint', 'http://127.0.0.1:9', '--region', 'us-east-1'],
       { env },

@@ -124,6 +124,20 @@ describe('pipewright (no AWS needed)', () => {
     expect(tsc.stdout).toBe('');
     expect(tsc.status).toBe(0);
 
+    // Built, the scaffold is the current project of `pipewright dev`, which registers and serves it.
+    const build = spawnSync(
+      process.execPath,
+      [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.build.json')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(build.status).toBe(0);
+    const dev = await cli(['dev', '--exit', '--random-ports'], { cwd: dir, timeoutMs: 100_000 });
+    expect(dev.code).toBe(0);
+    expect(dev.stdout).toContain('✓ found plugin pipewright-plugin-hello-tool in the current project');
+    expect(dev.stdout).toContain('✓ registered Test/Hello-Tool/1 (pipewright-plugin-hello-tool)');
+
     const again = await cli(['init', 'plugin', 'hello-tool'], { cwd: tmp });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('--force');

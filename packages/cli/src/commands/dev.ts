@@ -101,8 +101,9 @@ export async function dev(specs: string[], options: DevOptions, io: Io): Promise
   if (!existsSync(project))
     throw new CliError(`project folder ${project} does not exist`, 'pass --project <dir>');
   const { shellBuild, shellTest } = await import('@pipewright/plugin-shell');
-  const extra = specs.length > 0 ? await loadPlugins(specs, io.cwd) : [];
-  const plugins: AnyPlugin[] = [...new Set<AnyPlugin>([shellBuild, shellTest, ...extra])];
+  const extra: { plugins: AnyPlugin[]; note?: string } =
+    specs.length > 0 ? { plugins: await loadPlugins(specs, io.cwd) } : await currentProjectPlugins(io);
+  const plugins: AnyPlugin[] = [...new Set<AnyPlugin>([shellBuild, shellTest, ...extra.plugins])];
   const started = Date.now();
   const deadline = started + options.timeout * 1000;
 
@@ -127,6 +128,7 @@ export async function dev(specs: string[], options: DevOptions, io: Io): Promise
     say('pipewright dev');
     say(describeStack(stack).text.split('\n').slice(1, 5).join('\n'));
     say();
+    if (extra.note) say(extra.note);
 
     // 1. Register the plugins' action types.
     const registered = await register(
@@ -434,6 +436,29 @@ async function runAppConfig(
     version: version.VersionNumber!,
     deployment: { number: deployment.DeploymentNumber!, state },
   };
+}
+
+/**
+ * The plugins of the project in the current folder: a package with the `pipewright-plugin` keyword (what
+ * `pipewright init plugin` writes), loaded by its own name. A plugin that is not built yet is skipped with a note.
+ */
+async function currentProjectPlugins(io: Io): Promise<{ plugins: AnyPlugin[]; note?: string }> {
+  const file = join(io.cwd, 'package.json');
+  if (!existsSync(file)) return { plugins: [] };
+  const pkg = JSON.parse(await readFile(file, 'utf8')) as { name?: string; keywords?: string[] };
+  if (!pkg.name || !pkg.keywords?.includes('pipewright-plugin')) return { plugins: [] };
+  try {
+    const plugins = await loadPlugins([pkg.name], io.cwd);
+    return {
+      plugins,
+      note: plugins.map((p) => `✓ found plugin ${p.name} in the current project`).join('\n'),
+    };
+  } catch (error) {
+    return {
+      plugins: [],
+      note: `! the current project's plugin ${pkg.name} did not load (${(error as Error).message}); build it first`,
+    };
+  }
 }
 
 /** The json-schema plugin, from the Lambda host's dependencies (the CLI does not depend on it). */
