@@ -54,7 +54,7 @@ const curlAuth = () => [
 const url = (key) => `${cfg.endpoint}/${bucket}/${key}`;
 
 // A tree of FILES files totalling TOTAL bytes in 200 folders; sizes vary 0.25x-1.75x around the mean and
-// content is half random, half text, so deflate has real work to do and the zip stays near the tree size.
+// content is 90% random and 10% text, so deflate has real work to do and the zip stays near the tree size.
 function generate(root) {
   const mean = TOTAL / FILES;
   const text = Buffer.from('pipewright artifact benchmark line with some repeated words\n'.repeat(4096));
@@ -65,7 +65,7 @@ function generate(root) {
     const size =
       i === FILES - 1 ? left : Math.min(left, Math.floor(mean * (0.25 + (1.5 * ((i * 7919) % 1000)) / 1000)));
     left -= size;
-    const half = size >> 1;
+    const half = Math.floor(size * 0.9);
     writeFileSync(
       join(dir, `file-${i}.dat`),
       Buffer.concat([randomBytes(half), text.subarray(0, size - half)]),

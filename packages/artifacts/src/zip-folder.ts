@@ -1,9 +1,9 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import yazl from 'yazl';
+import { Readable } from 'node:stream';
 import { ArtifactError, describe } from './errors.js';
 import { resolveLinkTarget } from './safe-path.js';
+import { writeZip, type ZipInput } from './zip-writer.js';
 
 const S_IFLNK = 0o120000;
 
@@ -22,10 +22,14 @@ async function walk(root: string): Promise<Item[]> {
   const items: Item[] = [];
   const visit = async (dirRel: string): Promise<void> => {
     const names = (await fs.readdir(dirRel === '' ? root : join(root, dirRel))).sort();
-    for (const name of names) {
+    // lstat a folder's entries together: one pool round trip per file, in sequence, dominates on many files.
+    const stats = await Promise.all(
+      names.map((name) => fs.lstat(join(root, dirRel === '' ? name : `${dirRel}/${name}`))),
+    );
+    for (const [index, name] of names.entries()) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       const abs = join(root, rel);
-      const stat = await fs.lstat(abs);
+      const stat = stats[index]!;
       const base = { rel, abs, mode: stat.mode, mtime: stat.mtime, size: stat.size };
       if (stat.isSymbolicLink()) {
         items.push({ ...base, kind: 'symlink', target: await fs.readlink(abs) });
@@ -90,42 +94,36 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
       );
     }
   }
-  const zip = new yazl.ZipFile();
-  let files = 0;
-  for (const item of items) {
-    if (item.kind === 'dir') {
-      zip.addEmptyDirectory(`${item.rel}/`, { mtime: item.mtime, mode: item.mode & 0o177777 });
-    } else if (item.kind === 'symlink') {
-      files++;
-      zip.addBuffer(Buffer.from(item.target!, 'utf8'), item.rel, {
-        mtime: item.mtime,
-        mode: S_IFLNK | (item.mode & 0o777),
-        compress: false,
+  const inputs: ZipInput[] = items.map((item) =>
+    item.kind === 'symlink'
+      ? {
+          kind: 'symlink',
+          name: item.rel,
+          mode: S_IFLNK | (item.mode & 0o777),
+          mtime: item.mtime,
+          target: item.target!,
+        }
+      : item.kind === 'dir'
+        ? { kind: 'dir', name: item.rel, mode: item.mode & 0o177777, mtime: item.mtime }
+        : {
+            kind: 'file',
+            name: item.rel,
+            mode: item.mode & 0o177777,
+            mtime: item.mtime,
+            size: item.size,
+            path: item.abs,
+          },
+  );
+  async function* guarded(): AsyncGenerator<Buffer> {
+    try {
+      yield* writeZip(inputs, level);
+    } catch (error) {
+      throw new ArtifactError('LOCAL_IO', `Zipping the output folder failed: ${describe(error)}`, {
+        cause: error,
       });
-    } else {
-      files++;
-      zip.addReadStreamLazy(
-        item.rel,
-        { mtime: item.mtime, mode: item.mode & 0o177777, size: item.size, compressionLevel: level },
-        (cb) => {
-          const input = createReadStream(item.abs);
-          // yazl reports a failed stream as its own error; wrap it so the message names the file.
-          input.once('error', (error) =>
-            zip.emit(
-              'error',
-              new ArtifactError('LOCAL_IO', `Cannot read "${item.rel}" while zipping: ${describe(error)}`, {
-                cause: error,
-                entry: item.rel,
-              }),
-            ),
-          );
-          cb(null, input);
-        },
-      );
     }
   }
-  zip.end();
-  const stream = zip.outputStream as Readable;
-  zip.on('error', (error: unknown) => stream.destroy(error as Error));
+  const stream = Readable.from(guarded(), { objectMode: false, highWaterMark: 1024 * 1024 });
+  const files = items.filter((i) => i.kind !== 'dir').length;
   return { stream, files };
 }
