@@ -273,12 +273,19 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
     }
   } catch (error) {
     const name = errorName(error);
-    if (name === 'InvalidNonceException' || name === 'JobNotFoundException') {
+    if (name === 'InvalidNonceException' && attempts(error) > 1) {
+      // A nonce goes to one poller only, so a retry refused for it means our first attempt landed and only
+      // its answer was lost: the job is ours. (Skipping it would leave it to time out.)
+      log.warn('AcknowledgeJob was retried and the retry found the job claimed: taking it as ours', {
+        attempts: attempts(error),
+      });
+    } else if (name === 'InvalidNonceException' || name === 'JobNotFoundException') {
       log.debug('job claimed by another worker');
       return report('skipped', { message: 'claimed by another worker' });
+    } else {
+      log.warn('could not acknowledge the job; it will be offered again', { error: errorMessage(error) });
+      return report('skipped', { message: `AcknowledgeJob failed: ${errorMessage(error)}` });
     }
-    log.warn('could not acknowledge the job; it will be offered again', { error: errorMessage(error) });
-    return report('skipped', { message: `AcknowledgeJob failed: ${errorMessage(error)}` });
   }
   log.info('job started', { continuation: info.continuation });
 

@@ -168,6 +168,7 @@ export function createWorker(options: WorkerOptions): Worker {
     }
   };
 
+  let lastPollError = '';
   async function poll(type: Served, maxBatchSize: number): Promise<Job[] | 'error'> {
     try {
       const out = await client.send(
@@ -181,6 +182,7 @@ export function createWorker(options: WorkerOptions): Worker {
       return out.jobs ?? [];
     } catch (error) {
       if (stopping) return [];
+      lastPollError = `${type.key}: ${errorMessage(error)}`;
       logger.warn('PollForJobs failed', { actionType: type.key, error: errorMessage(error) });
       return 'error';
     }
@@ -232,7 +234,6 @@ export function createWorker(options: WorkerOptions): Worker {
     let claimed = 0;
     let round = 0;
     let failedRounds = 0;
-    let lastError = '';
     try {
       while (!stopping) {
         if (options.maxJobs !== undefined && claimed >= options.maxJobs) break;
@@ -269,8 +270,11 @@ export function createWorker(options: WorkerOptions): Worker {
         }
         if (errors === served.length) {
           failedRounds++;
-          lastError = `PollForJobs failed ${failedRounds} rounds in a row`;
-          if (options.mode !== 'serve' && failedRounds >= 5) throw new Error(lastError);
+          if (options.mode !== 'serve' && failedRounds >= 5) {
+            throw new Error(
+              `PollForJobs failed ${failedRounds} rounds in a row; last error: ${lastPollError}`,
+            );
+          }
           await sleep(Math.min(30_000, jitter(pollIntervalMs * 2 ** Math.min(failedRounds, 6))));
           continue;
         }

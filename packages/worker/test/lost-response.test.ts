@@ -6,10 +6,10 @@ import { createWorker } from '../src/index.js';
 import { customAction, type Harness, harness, sourceAction } from './helpers.js';
 
 /**
- * A proxy in front of the local CodePipeline that lets the first PutJobSuccessResult through and then cuts
- * the connection instead of returning the answer: the result landed, the worker never heard.
+ * A proxy in front of the local CodePipeline that lets the first call of an operation through and then cuts
+ * the connection instead of returning the answer: the call landed, the worker never heard.
  */
-async function lossyProxy(target: string) {
+async function lossyProxy(target: string, operation: string) {
   const upstream = new URL(target);
   let dropped = 0;
   const server = createServer((req, res) => {
@@ -61,32 +61,40 @@ describe('a result whose response is lost', () => {
   });
   afterAll(() => h?.close());
 
-  it('is retried, meets InvalidJobStateException, and counts as reported once', async () => {
-    const proxy = await lossyProxy(h.stack.endpoints.codepipeline);
-    try {
-      await h.pipeline('lossy', [
-        { name: 'Source', actions: [sourceAction(h.tmp)] },
-        {
-          name: 'Build',
-          actions: [
-            customAction(shellBuild, 'Build', { Command: 'echo done' }, { inputs: ['SourceOutput'] }),
-          ],
-        },
-      ]);
-      const id = await h.start('lossy');
-      const worker = createWorker(
-        h.workerOptions({ plugins: [shellBuild], endpoint: proxy.endpoint, mode: 'serve' }),
-      );
-      const running = worker.run();
-      expect(await h.waitFor('lossy', id)).toBe('Succeeded');
-      worker.stop();
-      const summary = await running;
-      expect(proxy.dropped()).toBe(1);
-      expect(summary.jobs.map((j) => j.status)).toEqual(['succeeded']);
-      const jobs = [...h.stack.state.codepipeline.jobs.values()].filter((j) => j.pipelineExecutionId === id);
-      expect(jobs.map((j) => j.status)).toEqual(['Succeeded']);
-    } finally {
-      await proxy.close();
-    }
-  });
+  for (const [operation, after] of [
+    ['PutJobSuccessResult', 'InvalidJobStateException'],
+    ['AcknowledgeJob', 'InvalidNonceException'],
+  ] as const) {
+    it(`${operation}: retried, meets ${after}, and the job still runs and is reported once`, async () => {
+      const proxy = await lossyProxy(h.stack.endpoints.codepipeline, operation);
+      const name = `lossy-${operation}`;
+      try {
+        await h.pipeline(name, [
+          { name: 'Source', actions: [sourceAction(h.tmp)] },
+          {
+            name: 'Build',
+            actions: [
+              customAction(shellBuild, 'Build', { Command: 'echo done' }, { inputs: ['SourceOutput'] }),
+            ],
+          },
+        ]);
+        const id = await h.start(name);
+        const worker = createWorker(
+          h.workerOptions({ plugins: [shellBuild], endpoint: proxy.endpoint, mode: 'serve' }),
+        );
+        const running = worker.run();
+        expect(await h.waitFor(name, id)).toBe('Succeeded');
+        worker.stop();
+        const summary = await running;
+        expect(proxy.dropped()).toBe(1);
+        expect(summary.jobs.map((j) => j.status)).toEqual(['succeeded']);
+        const jobs = [...h.stack.state.codepipeline.jobs.values()].filter(
+          (j) => j.pipelineExecutionId === id,
+        );
+        expect(jobs.map((j) => j.status)).toEqual(['Succeeded']);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });
