@@ -121,25 +121,54 @@ export function duration(flag: string) {
   };
 }
 
-/** A Logger (the core interface) for people: `12:00:01 info  message key=value` on stderr. */
+/** Fields every job log line carries; the human format shows them once, as `stage/action`. */
+const CONTEXT_FIELDS = new Set([
+  'component',
+  'jobId',
+  'pipeline',
+  'stage',
+  'action',
+  'actionType',
+  'plugin',
+  'tool',
+  'stream',
+  'continuation',
+]);
+
+/**
+ * A Logger (the core interface) for people, on stderr: `12:00:01 info  Build/Compile  message key=value`, and
+ * a wrapped tool's output as `12:00:01       web/Build/Compile │ line`.
+ */
 export function humanLogger(
   io: Io,
   minLevel: 'debug' | 'info' | 'warn' | 'error' = 'info',
   base: Record<string, unknown> = {},
 ) {
   const order = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+  const show = (v: unknown) =>
+    typeof v === 'string'
+      ? /\s/.test(v)
+        ? JSON.stringify(v)
+        : v
+      : JSON.stringify(v instanceof Error ? v.message : v);
   const emit = (level: keyof typeof order) => (msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < order[minLevel]) return;
-    const all = { ...base, ...fields };
-    const extra = Object.entries(all)
-      .filter(([k, v]) => v !== undefined && k !== 'component')
-      .map(
-        ([k, v]) =>
-          `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v instanceof Error ? v.message : v)}`,
-      )
-      .join(' ');
+    const all: Record<string, unknown> = { ...base, ...fields };
     const time = new Date().toISOString().slice(11, 19);
-    io.err(`${time} ${level.padEnd(5)} ${msg}${extra ? `  ${extra}` : ''}`);
+    const where = all.stage
+      ? [all.pipeline, all.stage, all.action].filter(Boolean).map(String).join('/')
+      : '';
+    if (all.stream) {
+      io.err(`${time} ${level === 'info' ? '     ' : level.padEnd(5)} ${where} │ ${msg}`);
+      return;
+    }
+    const extra = Object.entries(all)
+      .filter(
+        ([k, v]) => v !== undefined && (!CONTEXT_FIELDS.has(k) || (k === 'jobId' && msg === 'job started')),
+      )
+      .map(([k, v]) => `${k}=${show(v)}`)
+      .join(' ');
+    io.err(`${time} ${level.padEnd(5)} ${where ? `${where}  ` : ''}${msg}${extra ? `  ${extra}` : ''}`);
   };
   const logger = {
     debug: emit('debug'),
