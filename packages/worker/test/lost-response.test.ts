@@ -28,10 +28,7 @@ async function lossyProxy(target: string, operation: string) {
           const body: Buffer[] = [];
           answer.on('data', (c) => body.push(c));
           answer.on('end', () => {
-            if (
-              req.headers['x-amz-target'] === 'CodePipeline_20150709.PutJobSuccessResult' &&
-              dropped === 0
-            ) {
+            if (req.headers['x-amz-target'] === `CodePipeline_20150709.${operation}` && dropped === 0) {
               dropped++;
               req.socket.destroy();
               return;
