@@ -56,7 +56,21 @@ const result = await build({
 
 // The runner looks for package.json "type" next to the file; make dist/ ESM whatever surrounds it.
 await writeFile(join(outdir, 'package.json'), '{ "type": "module" }\n');
-await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+
+// `node build.mjs --analyze`: what the bundle is made of, by package.
+if (process.argv.includes('--analyze')) {
+  const sizes = {};
+  for (const [file, { bytesInOutput }] of Object.entries(result.metafile.outputs['dist/index.js'].inputs)) {
+    const m = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(file);
+    const key = m ? m[1] : file.split('/').slice(0, 4).join('/');
+    sizes[key] = (sizes[key] ?? 0) + bytesInOutput;
+  }
+  for (const [name, bytes] of Object.entries(sizes)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)) {
+    console.log(`${(bytes / 1024).toFixed(0).padStart(6)} KiB  ${name}`);
+  }
+}
 
 for (const name of ['index.js', 'post.js']) {
   const { size } = await stat(join(outdir, name));

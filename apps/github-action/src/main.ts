@@ -39,6 +39,13 @@ export function maskerFor(env: NodeJS.ProcessEnv = process.env): {
   return { masker, secret };
 }
 
+/**
+ * How long running jobs may finish after the runner cancels the step. The runner sends SIGINT, then SIGTERM
+ * 7.5 s later, then SIGKILL 2.5 s after that: jobs still running after this grace are handed off (or failed)
+ * while there is time to tell CodePipeline, and the SIGTERM (a second signal) stops the worker at once.
+ */
+export const STOP_GRACE_MS = 5_000;
+
 function pluginCacheDir(env: NodeJS.ProcessEnv): string {
   return env.RUNNER_TOOL_CACHE
     ? join(env.RUNNER_TOOL_CACHE, 'pipewright-plugins')
@@ -106,6 +113,7 @@ async function work(
     ...(settings.maxJobs !== undefined ? { maxJobs: settings.maxJobs } : {}),
     ...(settings.jobTimeoutMs !== undefined ? { jobTimeoutMs: settings.jobTimeoutMs } : {}),
     workspaceDir,
+    stopGraceMs: STOP_GRACE_MS,
     logger,
     externalExecutionId: () => executionId,
     hooks: {

@@ -24,7 +24,12 @@ interface Run {
 
 type NodeCommand = { cmd: string; args: string[] };
 
-function runBundle(node: NodeCommand, entry: string, env: Record<string, string>): Promise<Run> {
+function runBundle(
+  node: NodeCommand,
+  entry: string,
+  env: Record<string, string>,
+  started?: (child: ReturnType<typeof spawn>, files: Run['files'], dir: string) => void,
+): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-action-'));
   const files = { output: join(dir, 'output'), summary: join(dir, 'summary'), state: join(dir, 'state') };
   for (const f of Object.values(files)) writeFileSync(f, '');
@@ -59,6 +64,7 @@ function runBundle(node: NodeCommand, entry: string, env: Record<string, string>
       stderr += d;
     });
     child.on('error', reject);
+    started?.(child, files, dir);
     child.on('close', (code) => {
       const read = (f: string) => readFileSync(f, 'utf8');
       resolve({
@@ -273,5 +279,43 @@ describe.each([
     );
     expect(existsSync(folder)).toBe(false);
     rmSync(run.dir, { recursive: true, force: true });
+  });
+});
+
+describe('cancellation (Node 20)', () => {
+  it('SIGINT stops the worker gracefully: the running job is reported, outputs and summary are written', async () => {
+    const pipeline = await startPipeline(stack, {
+      actions: [{ name: 'Slow', configuration: { Command: 'echo started; sleep 60' } }],
+    });
+    const t0 = Date.now();
+    let signalledAt = 0;
+    const run = await runBundle(
+      node20,
+      'index.js',
+      inputs(stack, { INPUT_PLUGINS: '@pipewright/plugin-shell' }),
+      (child, files) => {
+        // As the runner cancels: SIGINT once the job runs (the state file names it).
+        const timer = setInterval(() => {
+          if (/"actionName":"Slow"/.test(readFileSync(files.state, 'utf8'))) {
+            clearInterval(timer);
+            signalledAt = Date.now();
+            child.kill('SIGINT');
+          }
+        }, 50);
+        child.on('close', () => clearInterval(timer));
+      },
+    );
+    expect(signalledAt).toBeGreaterThan(0);
+    // Within the grace the action gives jobs (5 s), well before the runner's SIGTERM (7.5 s).
+    expect(Date.now() - signalledAt).toBeLessThan(7_500);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    const outputs = parseFileCommands(run.files.output);
+    expect(Number(outputs.failed) + Number(outputs['handed-off'])).toBe(1);
+    expect(run.stdout).toMatch(/^::group::.* Slow: (failed|handed-off) in /m);
+    expect(run.files.summary).toContain('<td>Slow</td>');
+    expect(parseFileCommands(run.files.state)['pipewright-active']).toBe('[]');
+    const execution = await waitForExecution(stack, pipeline.name, pipeline.executionId, 5_000);
+    const slow = execution.actions.find((a) => a.actionName === 'Slow');
+    expect(slow?.status).not.toBe('InProgress');
   });
 });
