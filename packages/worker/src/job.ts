@@ -400,7 +400,11 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
 
       let awsCredentials: AwsCredentials | undefined;
       if (plugin.action?.credentials === 'artifacts' && jobCreds) awsCredentials = jobCreds.current();
-      if (plugin.action?.credentials === 'worker') awsCredentials = await env.workerCredentials();
+      if (plugin.action?.credentials === 'worker') {
+        awsCredentials = await env.workerCredentials();
+        addSecret(awsCredentials.secretAccessKey);
+        addSecret(awsCredentials.sessionToken);
+      }
       const pipeline: PipelineContext = {
         jobId: info.jobId,
         accountId: job.accountId,

@@ -124,6 +124,8 @@ export function createWorker(options: WorkerOptions): Worker {
     externalExecutionId: options.externalExecutionId,
     onSecret: (value) => {
       if (!hooks.onSecret || secretsSeen.has(value)) return;
+      // Remembered only to spare the hook repeats; bounded so a long-serving worker does not grow.
+      if (secretsSeen.size >= 10_000) secretsSeen.clear();
       secretsSeen.add(value);
       try {
         hooks.onSecret(value);
