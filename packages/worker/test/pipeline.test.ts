@@ -116,4 +116,38 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
     expect(message).toContain('exited with code 7');
     expect(message).toContain('error: boom');
   });
+
+  it("keeps the worker's and the job's AWS credentials out of the tool's environment", async () => {
+    process.env.AWS_SECRET_ACCESS_KEY = 'worker-secret-from-the-environment';
+    try {
+      await h.pipeline('creds', [
+        { name: 'Source', actions: [sourceAction(source)] },
+        {
+          name: 'Build',
+          actions: [
+            customAction(
+              shellBuild,
+              'Build',
+              { Command: 'echo "key=[${AWS_SECRET_ACCESS_KEY:-none}]"; env | grep -c ASIA || true' },
+              {
+                inputs: ['SourceOutput'],
+              },
+            ),
+          ],
+        },
+      ]);
+      const worker = createWorker(h.workerOptions({ plugins: [shellBuild] }));
+      const running = worker.run();
+      const id = await h.start('creds');
+      expect(await h.waitFor('creds', id)).toBe('Succeeded');
+      worker.stop();
+      await running;
+      const build = (await h.actions('creds', id)).find((a) => a.actionName === 'Build');
+      const summary = build?.output?.executionResult?.externalExecutionSummary ?? '';
+      expect(summary).toContain('key=[none]');
+      expect(summary).toMatch(/^0$/m);
+    } finally {
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+  });
 });
