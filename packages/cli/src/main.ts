@@ -27,14 +27,14 @@ export function createProgram(io: Io): Command {
       writeOut: (s) => io.out(s.replace(/\n$/, '')),
       writeErr: (s) => io.err(s.replace(/\n$/, '')),
     });
-  registerCommand(program, io);
-  policyCommand(program, io);
-  pipelineCommand(program, io);
-  initCommand(program, io);
+  devCommand(program, io);
   localCommand(program, io);
+  registerCommand(program, io);
+  pipelineCommand(program, io);
+  policyCommand(program, io);
   workerCommand(program, io);
   extensionCommand(program, io);
-  devCommand(program, io);
+  initCommand(program, io);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program).slice(1)) {
     cmd
@@ -57,13 +57,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (
-        error.code === 'commander.helpDisplayed' ||
-        error.code === 'commander.version' ||
-        error.code === 'commander.help'
-      ) {
-        return 0;
-      }
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      // Help shown because no command was named: a usage error.
+      if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
       if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
       // Commander already printed the message and the help hint.
       return 2;
