@@ -128,6 +128,7 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
             customAction(
               shellBuild,
               'Build',
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a template
               { Command: 'echo "key=[${AWS_SECRET_ACCESS_KEY:-none}]"; env | grep -c ASIA || true' },
               {
                 inputs: ['SourceOutput'],
