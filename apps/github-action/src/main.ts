@@ -7,7 +7,14 @@ import { createWorker, installSignalHandlers, type JobInfo, type WorkerSummary }
 import { createJobLog } from './github-log.js';
 import { type InputName, parseSettings, type Settings, SettingsError } from './inputs.js';
 import { resolvePlugins } from './plugins.js';
-import { countsLine, externalExecutionId, jobOutputs, summaryTable } from './report.js';
+import {
+  countsLine,
+  executionUrlTemplate,
+  externalExecutionId,
+  jobOutputs,
+  MAX_SUMMARY_ROWS,
+  summaryTable,
+} from './report.js';
 import { STATE } from './state.js';
 
 /** Environment variables that hold AWS credentials (configure-aws-credentials, the SDK's chain, ECS/EKS). */
@@ -138,6 +145,11 @@ async function work(
       .join(', ')} in ${settings.region}`,
   );
 
+  if (executionId) {
+    core.info(
+      `pipewright: jobs link to this run as ${executionId} (executionUrlTemplate ${executionUrlTemplate(env)})`,
+    );
+  }
   const removeSignalHandlers = installSignalHandlers(worker);
   let summary: WorkerSummary;
   try {
@@ -168,6 +180,9 @@ async function work(
       .addHeading('pipewright job worker', 2)
       .addRaw(jobs.length === 0 ? 'No jobs were waiting.' : `${jobs.length} job(s): ${counts}.`, true);
     if (jobs.length > 0) out.addTable(summaryTable(jobs));
+    if (summary.jobs.length > MAX_SUMMARY_ROWS) {
+      out.addRaw(`Showing ${MAX_SUMMARY_ROWS} of ${summary.jobs.length} jobs, failed jobs first.`, true);
+    }
     await out.write();
   }
   return summary;

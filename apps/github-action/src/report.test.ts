@@ -65,4 +65,20 @@ describe('summary', () => {
     ]);
     expect(cell('x'.repeat(400))).toHaveLength(300);
   });
+
+  it('stays inside GitHub output and summary limits on long runs, failed jobs first', () => {
+    const many = Array.from({ length: 600 }, (_, i) => ({
+      ...job,
+      jobId: `j${i}`,
+      status: i === 599 ? ('failed' as const) : ('succeeded' as const),
+      summary: 'y'.repeat(5000),
+    }));
+    const out = jobOutputs(many, new Masker());
+    expect(out).toHaveLength(500);
+    expect(out[0]?.jobId).toBe('j100');
+    expect(out[0]?.summary).toHaveLength(1000);
+    const rows = summaryTable(out);
+    expect(rows).toHaveLength(201);
+    expect(rows[1]?.[3]).toBe('❌ failed');
+  });
 });

@@ -33,8 +33,19 @@ export interface JobOutput {
   externalExecutionId?: string;
 }
 
+/**
+ * Limits that keep a long `serve` run inside GitHub's: a step's outputs and its summary are at most 1 MiB each.
+ * The jobs output keeps the last MAX_OUTPUT_JOBS jobs with texts cut to MAX_TEXT; the summary table shows at
+ * most MAX_SUMMARY_ROWS rows, failed jobs first.
+ */
+export const MAX_OUTPUT_JOBS = 500;
+export const MAX_TEXT = 1000;
+export const MAX_SUMMARY_ROWS = 200;
+
+const cut = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
+
 export function jobOutputs(jobs: readonly JobReport[], masker: Masker): JobOutput[] {
-  return jobs.map((j) => {
+  return jobs.slice(-MAX_OUTPUT_JOBS).map((j) => {
     const out: JobOutput = {
       jobId: j.jobId,
       pipelineName: j.pipelineName,
@@ -44,8 +55,8 @@ export function jobOutputs(jobs: readonly JobReport[], masker: Masker): JobOutpu
       status: j.status,
       durationMs: Math.round(j.durationMs),
     };
-    if (j.summary) out.summary = j.summary;
-    if (j.message) out.message = j.message;
+    if (j.summary) out.summary = cut(j.summary);
+    if (j.message) out.message = cut(j.message);
     if (j.externalExecutionId) out.externalExecutionId = j.externalExecutionId;
     return masker.maskValue(out);
   });
@@ -75,9 +86,13 @@ export function summaryTable(jobs: readonly JobOutput[]): SummaryRow[] {
     data,
     header: true,
   }));
+  const shown = [
+    ...jobs.filter((j) => j.status === 'failed'),
+    ...jobs.filter((j) => j.status !== 'failed'),
+  ].slice(0, MAX_SUMMARY_ROWS);
   return [
     header,
-    ...jobs.map((j) => [
+    ...shown.map((j) => [
       cell(j.pipelineName),
       cell(j.stageName),
       cell(j.actionName),
