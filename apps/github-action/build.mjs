@@ -29,6 +29,24 @@ export class BearerCredentialHandler { constructor() { no(); } }`,
   },
 };
 
+// zod's namespace export carries every message locale (about 250 KiB); pipewright's messages are English,
+// so `z.locales` holds only `en` in the bundle.
+const englishOnlyZod = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 const result = await build({
   absWorkingDir: here,
   entryPoints: { index: 'src/index.ts', post: 'src/post.ts' },
@@ -50,7 +68,7 @@ const result = await build({
   banner: {
     js: "import{createRequire as __pwCreateRequire}from'node:module';const require=__pwCreateRequire(import.meta.url);",
   },
-  plugins: [noHttpClient],
+  plugins: [noHttpClient, englishOnlyZod],
   logLevel: 'warning',
 });
 
