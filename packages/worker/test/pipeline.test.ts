@@ -75,6 +75,7 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
     expect(secrets.filter((s) => s.startsWith('ASIA'))).toHaveLength(2);
     const check = actions.find((a) => a.actionName === 'Check');
     expect(check?.output?.executionResult?.externalExecutionId).toBe('run-for-Check');
+    expect(check?.output?.outputVariables).toMatchObject({ ExitCode: '0' });
     expect(check?.output?.executionResult?.externalExecutionSummary).toContain('all good');
     expect(check?.output?.executionResult?.externalExecutionSummary).toContain('hello from the source');
     // Every workspace is removed after its job.
