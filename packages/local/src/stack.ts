@@ -45,6 +45,11 @@ export interface LocalStackOptions {
   /** Lifetime of job artifact credentials. Default 15 minutes (what the Jenkins plugin observed on AWS). */
   credentialsTtlMs?: number;
   maxCustomActionTypes?: number;
+  /**
+   * Execution mode for pipelines that declare none. Default PARALLEL, so tests can queue several jobs of one
+   * pipeline; AWS's default is SUPERSEDED (set it here for AWS's behaviour).
+   */
+  defaultExecutionMode?: 'PARALLEL' | 'QUEUED' | 'SUPERSEDED';
   faults?: FaultSpec;
   /** Seed for fault decisions, to make a fault sequence reproducible. */
   faultSeed?: number;
@@ -136,6 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       accountId,
       jobTimeouts: { ...DEFAULT_TIMEOUTS, ...options.jobTimeouts },
       maxCustomActionTypes: options.maxCustomActionTypes ?? 50,
+      defaultExecutionMode: options.defaultExecutionMode ?? 'PARALLEL',
     },
     saved: saved?.codepipeline,
     credentials: sts,

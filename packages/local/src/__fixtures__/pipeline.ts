@@ -29,7 +29,11 @@ export async function until<T>(fn: () => Promise<T | undefined>, ms = 10_000): P
 let counter = 0;
 
 /** Registers a custom Build type and a two-stage pipeline (local folder source -> that type); starts it. */
-export async function startDemo(stack: LocalStack, cp: CodePipelineClient, opts: { start?: boolean } = {}) {
+export async function startDemo(
+  stack: LocalStack,
+  cp: CodePipelineClient,
+  opts: { start?: boolean; executionMode?: 'PARALLEL' | 'QUEUED' | 'SUPERSEDED' } = {},
+) {
   const n = ++counter;
   const provider = `Demo-${n}`;
   const actionTypeId: ActionTypeId = { category: 'Build', owner: 'Custom', provider, version: '1' };
@@ -51,6 +55,7 @@ export async function startDemo(stack: LocalStack, cp: CodePipelineClient, opts:
       pipeline: {
         name,
         roleArn: 'arn:aws:iam::123456789012:role/p',
+        ...(opts.executionMode ? { executionMode: opts.executionMode, pipelineType: 'V2' as const } : {}),
         artifactStore: { type: 'S3', location: stack.artifactBucket },
         stages: [
           {

@@ -17,6 +17,8 @@ export interface CodePipelineOptions {
   jobTimeouts: JobTimeouts;
   /** AWS's default quota is 50 custom action types per Region and account. */
   maxCustomActionTypes: number;
+  /** Execution mode of pipelines that do not declare one (AWS's default is SUPERSEDED). */
+  defaultExecutionMode: 'PARALLEL' | 'QUEUED' | 'SUPERSEDED';
 }
 
 /** Everything the operation modules share: the state maps, the artifact store, the local STS. */

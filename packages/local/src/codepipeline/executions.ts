@@ -82,7 +82,10 @@ export function advance(env: Env, exec: ExecutionRecord): void {
       exec.status = 'Succeeded';
       break;
     }
-    exec.stageStatus[stage.name] ??= 'InProgress';
+    if (exec.stageStatus[stage.name] === undefined) {
+      if (!mayEnter(env, exec, stage.name)) break;
+      exec.stageStatus[stage.name] = 'InProgress';
+    }
     const records = exec.actions.filter((a) => a.stageName === stage.name);
     const failed = records.find((a) => a.status === 'Failed');
     if (failed) {
@@ -109,6 +112,91 @@ export function advance(env: Env, exec: ExecutionRecord): void {
   }
   exec.lastUpdateTime = Date.now();
   env.changed();
+  wakeWaiting(env, exec.pipelineName);
+}
+
+const modeOf = (env: Env, exec: ExecutionRecord) => exec.pipeline.executionMode ?? env.defaultExecutionMode;
+
+/** Executions of the same pipeline that have entered `stage` and not left it. */
+function occupying(env: Env, exec: ExecutionRecord, stage: string): ExecutionRecord[] {
+  return [...env.executions.values()].filter(
+    (o) =>
+      o !== exec &&
+      o.pipelineName === exec.pipelineName &&
+      (o.status === 'InProgress' || o.status === 'Stopping') &&
+      o.stageStatus[stage] === 'InProgress',
+  );
+}
+
+/**
+ * QUEUED and SUPERSEDED let one execution into a stage at a time. An execution reaching an occupied stage
+ * waits at its entrance; in SUPERSEDED mode it replaces an older one already waiting there.
+ */
+function mayEnter(env: Env, exec: ExecutionRecord, stage: string): boolean {
+  const mode = modeOf(env, exec);
+  if (mode === 'PARALLEL') return true;
+  if (mode === 'SUPERSEDED') {
+    for (const o of env.executions.values()) {
+      const waitingHere =
+        o !== exec &&
+        o.pipelineName === exec.pipelineName &&
+        o.status === 'InProgress' &&
+        o.pipeline.stages[o.stageIndex]?.name === stage &&
+        o.stageStatus[stage] === undefined &&
+        o.startTime <= exec.startTime;
+      if (waitingHere) {
+        o.status = 'Superseded';
+        o.statusSummary = `Superseded by ${exec.pipelineExecutionId}`;
+        o.lastUpdateTime = Date.now();
+      }
+    }
+  }
+  if (occupying(env, exec, stage).length > 0) return false;
+  // QUEUED: an older execution already waiting here goes first.
+  return !(
+    mode === 'QUEUED' &&
+    [...env.executions.values()].some(
+      (o) =>
+        o !== exec &&
+        o.pipelineName === exec.pipelineName &&
+        o.status === 'InProgress' &&
+        o.pipeline.stages[o.stageIndex]?.name === stage &&
+        o.stageStatus[stage] === undefined &&
+        o.startTime < exec.startTime,
+    )
+  );
+}
+
+let waking = false;
+
+/** Lets waiting executions of a pipeline move on once a stage they wait for is free, oldest first. */
+function wakeWaiting(env: Env, pipelineName: string): void {
+  if (waking) return;
+  waking = true;
+  try {
+    for (let moved = true; moved; ) {
+      moved = false;
+      const waiting = [...env.executions.values()]
+        .filter((e) => {
+          const stage = e.pipeline.stages[e.stageIndex];
+          return (
+            e.pipelineName === pipelineName &&
+            e.status === 'InProgress' &&
+            stage &&
+            e.stageStatus[stage.name] === undefined
+          );
+        })
+        .sort((a, b) => a.startTime - b.startTime);
+      for (const e of waiting) {
+        const before = e.stageIndex;
+        const stage = e.pipeline.stages[before]!.name;
+        advance(env, e);
+        if (e.stageStatus[stage] !== undefined || e.stageIndex !== before) moved = true;
+      }
+    }
+  } finally {
+    waking = false;
+  }
 }
 
 /** Replaces `#{Namespace.Variable}` references; an unknown reference fails the action, as on AWS. */

@@ -36,7 +36,7 @@ export function getPipelineExecution(
       ...(exec.statusSummary ? { statusSummary: exec.statusSummary } : {}),
       artifactRevisions: revisions(exec),
       trigger: exec.trigger,
-      executionMode: exec.pipeline.executionMode ?? 'SUPERSEDED',
+      executionMode: exec.pipeline.executionMode ?? env.defaultExecutionMode,
       executionType: 'STANDARD',
       variables: Object.entries(exec.variables.variables ?? {}).map(([name, resolvedValue]) => ({
         name,
@@ -82,7 +82,7 @@ export function listPipelineExecutions(
         ...(r.revisionId ? { revisionId: r.revisionId } : {}),
       })),
       trigger: e.trigger,
-      executionMode: e.pipeline.executionMode ?? 'SUPERSEDED',
+      executionMode: e.pipeline.executionMode ?? env.defaultExecutionMode,
       executionType: 'STANDARD',
     })),
     ...(nextToken ? { nextToken } : {}),

@@ -109,7 +109,7 @@ export function listPipelines(env: Env, input: { nextToken?: string; maxResults?
       name: r.pipeline.name,
       version: r.pipeline.version,
       pipelineType: r.pipeline.pipelineType ?? 'V1',
-      executionMode: r.pipeline.executionMode ?? 'SUPERSEDED',
+      executionMode: r.pipeline.executionMode ?? env.defaultExecutionMode,
       created: epoch(r.created),
       updated: epoch(r.updated),
     })),
