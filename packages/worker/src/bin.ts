@@ -117,6 +117,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined)),
   });
   const remove = installSignalHandlers(worker);
+  // A plugin that throws outside its own promise (a stray timer or event handler) must not take the jobs of
+  // every other plugin down with the process: report it, stop gracefully, and let running jobs be answered.
+  const onStray = (kind: string) => (error: unknown) => {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: kind, error: message })}\n`,
+    );
+    if (kind === 'uncaught exception') worker.stop('uncaught exception');
+  };
+  const onException = onStray('uncaught exception');
+  const onRejection = onStray('unhandled rejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
   try {
     const started = performance.now();
     const cpu = process.cpuUsage();
@@ -133,6 +146,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return 0;
   } finally {
     remove();
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
   }
 }
 

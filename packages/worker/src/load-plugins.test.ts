@@ -20,6 +20,7 @@ describe('loadPlugins', () => {
       'Pw-Proc-Noop',
       'Pw-Proc-Slow',
       'Pw-Proc-Resumable',
+      'Pw-Proc-Stray',
     ]);
   });
 

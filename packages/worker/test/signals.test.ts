@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWorker } from '../src/index.js';
-import { resumable, slow } from './fixtures/plugins.mjs';
+import { resumable, slow, stray } from './fixtures/plugins.mjs';
 import { customAction, type Harness, harness, sourceAction } from './helpers.js';
 import { spawnWorker, waitUntil } from './processes.js';
 
@@ -110,4 +110,17 @@ describe('stopping a worker process', () => {
     expect(runs).toContain(`start ${jobsOf(h, rollId)[0]!.id}`);
     expect(jobsOf(h, rollId)[1]!.continuationToken).toBe('{"step":1}');
   }, 40_000);
+
+  it('an exception thrown outside a job stops the process gracefully, its jobs answered', async () => {
+    await h.register(stray);
+    await h.pipeline('stray', [
+      { name: 'Source', actions: [sourceAction(h.tmp)] },
+      { name: 'Invoke', actions: [customAction(stray, 'Stray', {})] },
+    ]);
+    const id = await h.start('stray');
+    const a = spawnWorker(h, ['--mode', 'serve', '--action-type', 'Invoke/Pw-Proc-Stray/1']);
+    expect(await a.exit).toEqual({ code: 0, signal: null });
+    expect(a.stderr).toContain('thrown from a stray timer');
+    expect(await h.waitFor('stray', id)).toBe('Succeeded');
+  });
 });
