@@ -124,6 +124,15 @@ describe('createJobLog', () => {
     );
   });
 
+  it('annotates a repeated warning outside jobs once, then writes it as a plain line', () => {
+    const log = createJobLog(new Masker());
+    log.sink(record('warn', 'PollForJobs failed', { error: 'throttled' }));
+    log.sink(record('warn', 'PollForJobs failed', { error: 'throttled' }));
+    expect(core.warning).toHaveBeenCalledTimes(1);
+    expect(core.warning).toHaveBeenCalledWith('PollForJobs failed error=throttled');
+    expect(core.info).toHaveBeenCalledWith('Warning: PollForJobs failed error=throttled');
+  });
+
   it('flushes jobs that never ended as still running', () => {
     const log = createJobLog(new Masker());
     log.jobStarted(job('9'));

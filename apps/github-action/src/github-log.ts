@@ -100,14 +100,20 @@ export interface JobLog {
 export function createJobLog(masker: Masker, options: { debug?: boolean } = {}): JobLog {
   const buffers = new Map<string, { job: JobInfo; records: LogRecord[] }>();
 
+  // A worker warning outside jobs (a failing poll, say) repeats every poll in `serve` mode, and GitHub shows
+  // only the first few annotations of a step: each message becomes an annotation once, then a plain line.
+  const annotated = new Set<string>();
   const writeNow = (record: LogRecord) => {
     const masked = masker.maskValue(record);
     if (annotate(masked)) return;
     const line = masker.mask(formatRecord(masked, false));
+    const first = !annotated.has(`${masked.level}:${masked.msg}`);
     if (masked.level === 'debug') core.debug(line);
-    else if (masked.level === 'error') core.error(line);
-    else if (masked.level === 'warn') core.warning(line);
-    else core.info(line);
+    else if ((masked.level === 'error' || masked.level === 'warn') && first) {
+      annotated.add(`${masked.level}:${masked.msg}`);
+      if (masked.level === 'error') core.error(line);
+      else core.warning(line);
+    } else core.info(masker.mask(formatRecord(masked)));
   };
 
   const flush = (job: JobInfo, records: LogRecord[], title: string) => {
