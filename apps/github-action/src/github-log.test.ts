@@ -24,6 +24,7 @@ const job = (jobId: string): JobInfo => ({
 
 let written: string[];
 beforeEach(() => {
+  vi.clearAllMocks();
   written = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     written.push(String(chunk));
