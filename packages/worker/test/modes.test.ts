@@ -1,3 +1,4 @@
+import { definePlugin, succeeded, z } from '@pipewright/core';
 import { shellBuild, shellPlugin } from '@pipewright/plugin-shell';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorker } from '../src/index.js';
@@ -50,5 +51,40 @@ describe('worker modes', () => {
     await expect(worker.run()).rejects.toThrow(
       /PollForJobs failed 5 rounds in a row; last error: Deploy\/Pipewright-Shell\/1: .*cannot be found/,
     );
+  });
+
+  it('polls with the value of the queryable property and gets only the matching jobs', async () => {
+    const byProject = definePlugin({
+      name: 'by-project',
+      version: '1.0.0',
+      description: 'Has a queryable property.',
+      config: z.object({ Project: z.string().meta({ queryable: true }) }),
+      action: {
+        category: 'Build',
+        provider: 'Pw-Query',
+        version: '1',
+        run: (ctx) => succeeded({ summary: `built ${ctx.config.Project}` }),
+      },
+    });
+    await h.register(byProject);
+    for (const project of ['web', 'api']) {
+      await h.pipeline(`query-${project}`, [
+        { name: 'Source', actions: [sourceAction(h.tmp)] },
+        { name: 'Build', actions: [customAction(byProject, 'Build', { Project: project })] },
+      ]);
+    }
+    const web = await h.start('query-web');
+    const api = await h.start('query-api');
+    const worker = createWorker(h.workerOptions({ plugins: [byProject], query: { Project: 'web' } }));
+    const running = worker.run();
+    expect(await h.waitFor('query-web', web)).toBe('Succeeded');
+    await new Promise((r) => setTimeout(r, 200));
+    worker.stop();
+    const summary = await running;
+    expect(summary.jobs.map((j) => j.pipelineName)).toEqual(['query-web']);
+    const apiJobs = [...h.stack.state.codepipeline.jobs.values()].filter(
+      (j) => j.pipelineExecutionId === api,
+    );
+    expect(apiJobs.map((j) => j.status)).toEqual(['Queued']);
   });
 });
