@@ -43,6 +43,8 @@ export interface JobEnvironment {
   credentialsRefreshMs: number;
   extractLimits: Partial<ExtractLimits> | undefined;
   logger: Logger;
+  /** A job's logger: the worker's, scoped to the job, masking with the job's secrets. */
+  jobLogger: (fields: Record<string, unknown>, masker: Masker) => Logger;
   workerCredentials: () => Promise<AwsCredentials>;
   externalExecutionId: ((job: JobInfo) => string | undefined) | undefined;
   onSecret: (value: string) => void;
@@ -247,14 +249,14 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
   addSecret(creds?.sessionToken);
   const configuration = data.actionConfiguration?.configuration ?? {};
   for (const p of plugin.properties) if (p.secret) addSecret(configuration[p.name]);
-  const log = maskingLogger(
-    env.logger.child({
+  const log = env.jobLogger(
+    {
       jobId: info.jobId,
       pipeline: info.pipelineName,
       stage: info.stageName,
       action: info.actionName,
       actionType: info.actionType,
-    }),
+    },
     masker,
   );
   const report = (status: JobStatus, fields: Partial<JobReport> = {}): JobReport => ({

@@ -7,9 +7,9 @@ import {
   type Job,
   PollForJobsCommand,
 } from '@aws-sdk/client-codepipeline';
-import { type AnyPlugin, actionProperties, type Logger } from '@pipewright/core';
-import { createLogger, type LogLevel } from '@pipewright/runtime';
-import { type JobEnvironment, jobInfo, processJob, RunningJob } from './job.js';
+import { type AnyPlugin, actionProperties } from '@pipewright/core';
+import { createLogger, type LogLevel, type Masker } from '@pipewright/runtime';
+import { type JobEnvironment, jobInfo, maskingLogger, processJob, RunningJob } from './job.js';
 import type { JobInfo, JobReport, Worker, WorkerOptions, WorkerSummary } from './types.js';
 
 /** One action type the worker polls for. */
@@ -73,10 +73,8 @@ function resolveServed(options: WorkerOptions): Served[] {
   });
 }
 
-function defaultLogger(): Logger {
-  const level = (process.env.PIPEWRIGHT_LOG_LEVEL as LogLevel | undefined) ?? 'info';
-  return createLogger({ level, fields: { component: 'pipewright-worker' } });
-}
+const logLevel = () => (process.env.PIPEWRIGHT_LOG_LEVEL as LogLevel | undefined) ?? 'info';
+const BASE_FIELDS = { component: 'pipewright-worker' };
 
 /**
  * The job worker: polls CodePipeline for the custom action types of its plugins, claims jobs, runs them
@@ -91,7 +89,13 @@ export function createWorker(options: WorkerOptions): Worker {
     throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
   }
   const served = resolveServed(options);
-  const logger = options.logger ?? defaultLogger();
+  const logger = options.logger ?? createLogger({ level: logLevel(), fields: BASE_FIELDS });
+  // The default logger masks after its level check; a logger passed in is wrapped to mask first.
+  const jobLogger = options.logger
+    ? (fields: Record<string, unknown>, masker: Masker) =>
+        maskingLogger(options.logger!.child(fields), masker)
+    : (fields: Record<string, unknown>, masker: Masker) =>
+        createLogger({ level: logLevel(), fields: { ...BASE_FIELDS, ...fields }, masker });
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const stopGraceMs = options.stopGraceMs ?? 30_000;
   const workspaceDir = options.workspaceDir ?? join(tmpdir(), 'pipewright');
@@ -117,6 +121,7 @@ export function createWorker(options: WorkerOptions): Worker {
     credentialsRefreshMs: options.credentialsRefreshMs ?? 9 * 60_000,
     extractLimits: options.extractLimits,
     logger,
+    jobLogger,
     workerCredentials: async () => {
       const c = await client.config.credentials();
       return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
