@@ -33,6 +33,7 @@ describe('parseSettings', () => {
       parse({
         plugins: '@pipewright/plugin-shell\n ./plugins/mine.js , @acme/pipewright-plugin-x@^2',
         'action-types': 'Build/Pipewright-Shell/1,\nTest/Pipewright-Shell/1',
+        query: 'Fleet=linux-large',
         region: 'us-east-2',
         mode: 'serve',
         concurrency: '4',
@@ -49,6 +50,7 @@ describe('parseSettings', () => {
         { category: 'Build', provider: 'Pipewright-Shell', version: '1' },
         { category: 'Test', provider: 'Pipewright-Shell', version: '1' },
       ],
+      query: { Fleet: 'linux-large' },
       region: 'us-east-2',
       mode: 'serve',
       concurrency: 4,
@@ -68,6 +70,11 @@ describe('parseSettings', () => {
     ]);
   });
 
+  it('takes queryable values from PIPEWRIGHT_QUERY_<Name> too; the input wins', () => {
+    const env = { ...ENV, PIPEWRIGHT_QUERY_Fleet: 'small', PIPEWRIGHT_QUERY_Zone: 'a' };
+    expect(parse({ query: 'Fleet=large' }, env).query).toEqual({ Fleet: 'large', Zone: 'a' });
+  });
+
   it('keeps an absolute workspace and falls back to the checkout without RUNNER_TEMP', () => {
     expect(parse({ workspace: '/data/jobs' }).workspace).toBe('/data/jobs');
     expect(parse({}, { AWS_REGION: 'us-east-1', GITHUB_WORKSPACE: '/repo' }).workspace).toBe(
@@ -85,6 +92,9 @@ describe('parseSettings', () => {
     ],
     ['action type with unknown category', { 'action-types': 'Lint/X/1' }, /^action-types: "Lint\/X\/1"/],
     ['action type with long provider', { 'action-types': `Build/${'P'.repeat(36)}/1` }, /^action-types: /],
+    ['query without a value', { query: 'Fleet' }, /^query: "Fleet" is not Name=Value/],
+    ['query value with a space', { query: 'Fleet=linux large' }, /^query: "Fleet=linux large"/],
+    ['query value too long', { query: `Fleet=${'x'.repeat(51)}` }, /^query: "Fleet=x+"/],
     ['region that is not a region', { region: 'Frankfurt' }, /^region: "Frankfurt" is not an AWS region/],
     ['unknown mode', { mode: 'forever' }, /^mode: "forever" is not a mode. Use `once`, `drain`/],
     ['concurrency zero', { concurrency: '0' }, /^concurrency: "0" is not a whole number from 1 to 64/],

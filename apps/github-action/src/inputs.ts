@@ -5,6 +5,7 @@ import { z } from '@pipewright/core';
 export const INPUT_NAMES = [
   'plugins',
   'action-types',
+  'query',
   'region',
   'mode',
   'concurrency',
@@ -31,6 +32,8 @@ export interface Settings {
   plugins: string[];
   /** Undefined: every action type the plugins define. */
   actionTypes?: ActionTypeSelector[];
+  /** Values of queryable configuration properties to poll with, by property name. */
+  query?: Record<string, string>;
   region: string;
   mode: Mode;
   concurrency: number;
@@ -164,6 +167,21 @@ const schema = z.object({
     }
     return out;
   }),
+  query: z.string().transform((v, ctx) => {
+    const query: Record<string, string> = {};
+    for (const item of splitList(v)) {
+      const match = /^([A-Za-z0-9_-]{1,50})=([A-Za-z0-9_-]{1,50})$/.exec(item);
+      if (!match) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `query: "${item}" is not Name=Value (the queryable property's name, then a value of 1 to 50 letters, digits, _ or -), for example \`Fleet=linux-large\`.`,
+        });
+        continue;
+      }
+      query[match[1]!] = match[2]!;
+    }
+    return Object.keys(query).length > 0 ? query : undefined;
+  }),
   region: z.string().transform((v, ctx) => {
     if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(v)) {
       ctx.addIssue({
@@ -210,6 +228,11 @@ export function parseSettings({ getInput, env = process.env }: ParseOptions): Se
     string
   >;
   if (raw.plugins === '') raw.plugins = '@pipewright/plugin-shell';
+  // PIPEWRIGHT_QUERY_<Name>=<value>, as the worker's command line reads them; the input wins.
+  const fromEnv = Object.entries(env)
+    .filter(([k, v]) => k.startsWith('PIPEWRIGHT_QUERY_') && v)
+    .map(([k, v]) => `${k.slice('PIPEWRIGHT_QUERY_'.length)}=${v!.trim()}`);
+  if (fromEnv.length > 0) raw.query = [...fromEnv, ...splitList(raw.query)].join('\n');
   if (raw.region === '') raw.region = env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || '';
 
   const result = schema.safeParse(raw);
@@ -238,6 +261,7 @@ export function parseSettings({ getInput, env = process.env }: ParseOptions): Se
     workspace,
   };
   if (data['action-types']) settings.actionTypes = data['action-types'];
+  if (data.query) settings.query = data.query;
   if (data['idle-timeout'] !== undefined) settings.idleTimeoutMs = data['idle-timeout'];
   if (data['max-jobs'] !== undefined) settings.maxJobs = data['max-jobs'];
   if (data['job-timeout'] !== undefined) settings.jobTimeoutMs = data['job-timeout'];

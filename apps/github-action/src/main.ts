@@ -111,6 +111,7 @@ async function work(
   const worker = createWorker({
     plugins,
     ...(settings.actionTypes ? { actionTypes: settings.actionTypes } : {}),
+    ...(settings.query ? { query: settings.query } : {}),
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(settings.s3Endpoint ? { s3Endpoint: settings.s3Endpoint } : {}),
