@@ -53,12 +53,23 @@ export async function lambdaZip(
   const build = (await import(pathToFileURL(join(host.dir, 'build.mjs')).href)) as {
     buildLambda(options: { entry: string; outdir: string }): Promise<{ zipPath: string }>;
   };
-  if (plugins.every((p) => bundled.has(p.name))) {
-    if (!existsSync(prebuilt))
-      await build.buildLambda({ entry: join(host.dir, 'src', 'main.ts'), outdir: join(host.dir, 'dist') });
+  const allBundled = plugins.every((p) => bundled.has(p.name));
+  if (allBundled && existsSync(prebuilt))
     return { zipPath: prebuilt, custom: false, cleanup: async () => {} };
-  }
+  // Never into the host's own dist (its build may be writing there): a fresh folder each time.
   const work = await mkdtemp(join(tmpdir(), 'pipewright-lambda-build-'));
+  if (allBundled) {
+    try {
+      const { zipPath } = await build.buildLambda({
+        entry: join(host.dir, 'src', 'main.ts'),
+        outdir: join(work, 'dist'),
+      });
+      return { zipPath, custom: false, cleanup: () => rm(work, { recursive: true, force: true }) };
+    } catch (error) {
+      await rm(work, { recursive: true, force: true });
+      throw error;
+    }
+  }
   const files = [
     ...new Set(plugins.map((p) => pluginSource.get(p)?.file).filter((f): f is string => Boolean(f))),
   ];

@@ -11,6 +11,12 @@ const isPath = (spec: string) =>
 /** The module file each loaded plugin came from, for bundling it (the Lambda host build). */
 export const pluginSource = new WeakMap<AnyPlugin, { file: string; exportName: string | undefined }>();
 
+/** Plugins that were a module's default export: what a command that needs one plugin picks. */
+export const defaultExports = new WeakSet<AnyPlugin>();
+
+const identity = (p: AnyPlugin) =>
+  `${p.name}#${p.action ? `${p.action.category}/${p.action.provider}/${p.action.version}` : ''}#${p.extension?.name ?? ''}`;
+
 /** From the project first, then from pipewright's own dependencies (the bundled shell plugin). */
 function resolvePackage(name: string, cwd: string): string {
   for (const from of [join(cwd, 'noop.js'), fileURLToPath(import.meta.url)]) {
@@ -49,8 +55,7 @@ function esmEntry(name: string, from: string): string | undefined {
 
 /**
  * Resolves `spec` (an npm package name or a file path, optionally `#exportName`) to plugins, from `cwd`.
- * Without an export name: the default export when it is a plugin (or a list of plugins), else every plugin
- * the module exports by name.
+ * Without an export name: the default export (a plugin or a list of them) and every plugin exported by name.
  */
 export async function loadPlugin(spec: string, cwd: string): Promise<AnyPlugin[]> {
   const hash = spec.lastIndexOf('#');
@@ -116,10 +121,24 @@ export async function loadPlugin(spec: string, cwd: string): Promise<AnyPlugin[]
     }
     return found;
   }
+  // As the worker (and so the GitHub Action) loads a module: the default export first, then every named
+  // plugin export; one action type (or extension) counts once.
   const byDefault = pick(mod.default);
-  if (byDefault.length > 0) return remember(byDefault);
-  const named = Object.values(mod).flatMap(pick);
-  if (named.length > 0) return remember([...new Set(named)]);
+  for (const p of byDefault) defaultExports.add(p);
+  const found: AnyPlugin[] = [];
+  const seen = new Set<string>();
+  for (const p of [
+    ...byDefault,
+    ...Object.entries(mod)
+      .filter(([k]) => k !== 'default')
+      .flatMap(([, v]) => pick(v)),
+  ]) {
+    const id = identity(p);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    found.push(p);
+  }
+  if (found.length > 0) return remember(found);
   throw new CliError(
     `plugin ${moduleSpec} exports no plugin definition`,
     'export default definePlugin({...}) from the module (or name one: module#exportName)',

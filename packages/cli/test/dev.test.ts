@@ -39,6 +39,7 @@ describe('pipewright dev', () => {
     const run = await cli(['dev', '--exit', '--random-ports', '--build-command', 'echo broken >&2; exit 4'], {
       timeoutMs: 110_000,
     });
+    expect(run.stderr).toBe('');
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('✗ Build/Assemble Failed');
     expect(run.stdout).toContain('✗ pipeline execution Failed');

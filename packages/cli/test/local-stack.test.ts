@@ -98,9 +98,13 @@ describe('pipewright against the local stack', () => {
     const first = await cli(['register', '@pipewright/plugin-shell', ...aws], { env });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain('Build/Pipewright-Shell/1 (@pipewright/plugin-shell): registered');
+    // The default export and the named plugin exports, as the worker loads a module: Build and Test.
+    expect(first.stdout).toBe(
+      'Build/Pipewright-Shell/1 (@pipewright/plugin-shell): registered\nTest/Pipewright-Shell/1 (@pipewright/plugin-shell): registered\n',
+    );
     expect(registered().map((t) => t.actionType.id)).toEqual([
       { category: 'Build', owner: 'Custom', provider: 'Pipewright-Shell', version: '1' },
+      { category: 'Test', owner: 'Custom', provider: 'Pipewright-Shell', version: '1' },
     ]);
     expect(registered()[0]?.actionType.actionConfigurationProperties?.map((p) => p.name)).toEqual([
       'Command',
@@ -114,8 +118,9 @@ describe('pipewright against the local stack', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject([
       { plugin: '@pipewright/plugin-shell', status: 'unchanged' },
+      { plugin: '@pipewright/plugin-shell', status: 'unchanged' },
     ]);
-    expect(registered()).toHaveLength(1);
+    expect(registered()).toHaveLength(2);
   });
 
   it('register refuses a changed definition under the same version, with a hint to bump it', async () => {
@@ -217,16 +222,14 @@ describe('pipewright against the local stack', () => {
         '--name',
         'T',
         '--plugin',
-        '@pipewright/plugin-shell#shellTest',
-        '--config',
-        'Command=ls',
+        join(fixtures, 'unregistered.mjs'),
         ...aws,
       ],
       { env },
     );
     expect(unregistered.code).toBe(1);
     expect(unregistered.stderr).toMatch(
-      /^error: action type Test\/Pipewright-Shell\/1 is not registered.*\nhint: register it first: pipewright register @pipewright\/plugin-shell#shellTest/,
+      /^error: action type Deploy\/Never-Registered\/1 is not registered.*\nhint: register it first: pipewright register .*unregistered\.mjs/,
     );
 
     const badConfig = await cli(

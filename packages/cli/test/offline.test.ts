@@ -28,6 +28,7 @@ describe('pipewright (no AWS needed)', () => {
   });
 
   it('policy: the worker policy of the seed, for the shell plugin', async () => {
+    // The module's default export and its named plugin exports, as the worker loads them: Build and Test.
     const run = await cli(['policy', '@pipewright/plugin-shell', '--region', 'us-east-2']);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({
@@ -42,7 +43,10 @@ describe('pipewright (no AWS needed)', () => {
             'codepipeline:PutJobSuccessResult',
             'codepipeline:PutJobFailureResult',
           ],
-          Resource: ['arn:aws:codepipeline:us-east-2::actionType:custom/Build/Pipewright-Shell/1/'],
+          Resource: [
+            'arn:aws:codepipeline:us-east-2::actionType:custom/Build/Pipewright-Shell/1/',
+            'arn:aws:codepipeline:us-east-2::actionType:custom/Test/Pipewright-Shell/1/',
+          ],
         },
       ],
     });

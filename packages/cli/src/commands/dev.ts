@@ -251,6 +251,11 @@ export async function dev(specs: string[], options: DevOptions, io: Io): Promise
           'run with --verbose to see the worker, or raise --timeout',
         );
       await sleep(200);
+      // The status first: the action list read after it is final once the execution is.
+      const out = await cp.send(
+        new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId: pipelineExecutionId! }),
+      );
+      status = out.pipelineExecution?.status ?? 'Unknown';
       const { actionExecutionDetails = [] } = await cp.send(
         new ListActionExecutionsCommand({
           pipelineName,
@@ -280,10 +285,6 @@ export async function dev(specs: string[], options: DevOptions, io: Io): Promise
           });
         }
       }
-      const out = await cp.send(
-        new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId: pipelineExecutionId! }),
-      );
-      status = out.pipelineExecution?.status ?? 'Unknown';
     }
     say(`${status === 'Succeeded' ? '✓' : '✗'} pipeline execution ${status}`);
 

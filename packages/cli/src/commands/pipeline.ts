@@ -11,7 +11,7 @@ import {
   withCommon,
 } from '../common.js';
 import { CliError, UsageError } from '../errors.js';
-import { loadPlugins, withActions } from '../load-plugins.js';
+import { defaultExports, loadPlugins, withActions } from '../load-plugins.js';
 import { addAction, jsonDiff } from '../pipeline-edit.js';
 
 interface AddActionOptions extends CommonOptions {
@@ -73,7 +73,11 @@ export function pipelineCommand(program: Command, io: Io): void {
     if (options.before !== undefined && !options.createStage) {
       throw new UsageError('--before needs --create-stage', 'add --create-stage, or drop --before');
     }
-    const plugins = withActions(await loadPlugins([options.plugin], io.cwd));
+    let plugins = withActions(await loadPlugins([options.plugin], io.cwd));
+    // A module with several action types: its default export, when it is one of them.
+    if (plugins.length > 1 && plugins.filter((p) => defaultExports.has(p)).length === 1) {
+      plugins = plugins.filter((p) => defaultExports.has(p));
+    }
     if (plugins.length > 1) {
       throw new UsageError(
         `${options.plugin} exports ${plugins.length} action plugins`,
