@@ -58,6 +58,8 @@ export class RunningJob {
   readonly controller = new AbortController();
   cause: AbortCause | undefined;
   checkpoint: JsonValue | undefined;
+  /** The removal of the job's workspace, once the result is reported. */
+  cleanup: Promise<void> | undefined;
   /** Resolves the wait for an aborted plugin at once (a second stop signal). */
   giveUp: () => void = () => {};
   #gaveUp = false;
@@ -310,7 +312,8 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
   }
   outcome = applyAbort(outcome);
   const final = await sendResult(outcome);
-  if (workspace) await removeWorkspace(workspace);
+  // The slot frees as soon as CodePipeline has the answer; the worker still waits for the removal.
+  if (workspace) running.cleanup = removeWorkspace(workspace);
   log.info('job finished', {
     status: final.status,
     durationMs: final.durationMs,

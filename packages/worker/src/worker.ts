@@ -219,6 +219,7 @@ export function createWorker(options: WorkerOptions): Worker {
         reports.push(report);
         if (report.status !== 'skipped') callHook(hooks.onJobEnd, report);
         wake();
+        return job_.cleanup;
       });
     pending.add(done);
     void done.finally(() => pending.delete(done));
