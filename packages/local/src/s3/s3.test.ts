@@ -162,6 +162,25 @@ describe('S3 with the SDK defaults', () => {
     });
   });
 
+  it('evaluates If-Match and If-None-Match', async () => {
+    const s3 = client();
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'cond', Body: 'v1' }));
+    const ok = await s3.send(
+      new GetObjectCommand({ Bucket: 'plain', Key: 'cond', IfMatch: put.ETag, Range: 'bytes=0-0' }),
+    );
+    expect(await ok.Body!.transformToString()).toBe('v');
+    await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'cond', Body: 'v2' }));
+    await expect(
+      s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'cond', IfMatch: put.ETag })),
+    ).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+    });
+    const current = await s3.send(new HeadObjectCommand({ Bucket: 'plain', Key: 'cond' }));
+    await expect(
+      s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'cond', IfNoneMatch: current.ETag })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 304 } });
+  });
+
   it('copies objects (CopyObject) instead of treating them as empty uploads', async () => {
     const s3 = client();
     await s3.send(

@@ -139,7 +139,8 @@ function sendError(ctx: Ctx, err: unknown): void {
   // Otherwise the body may be unread (an upload rejected up front): drain it to keep the connection usable.
   const headers: Record<string, string> = ctx.continued ? {} : { connection: 'close' };
   if (ctx.continued && !req.readableEnded) req.resume();
-  if (req.method === 'HEAD') send(res, e.status, undefined, { ...headers, 'x-amz-error-code': e.code });
+  if (req.method === 'HEAD' || e.status === 304)
+    send(res, e.status, undefined, { ...headers, 'x-amz-error-code': e.code });
   else send(res, e.status, e.toXml(ctx.id), { ...headers, 'content-type': 'application/xml' });
 }
 
@@ -402,6 +403,34 @@ async function copyObject(o: S3ServerOptions, ctx: Ctx): Promise<void> {
   });
 }
 
+/**
+ * If-Match / If-None-Match / If-(Un)Modified-Since, as S3 evaluates them: a resumed download sends If-Match
+ * with the ETag it started with, and must fail (412) rather than mix two versions of an object.
+ */
+function checkConditions(req: IncomingMessage, meta: ObjectMeta): void {
+  const h = req.headers;
+  const etags = (v: string | undefined) => (v ?? '').split(',').map((e) => e.trim());
+  const matches = (v: string | undefined) =>
+    etags(v).some((e) => e === '*' || e === meta.etag || `"${e}"` === meta.etag);
+  const seconds = Math.floor(meta.lastModified / 1000) * 1000;
+  const date = (v: string | undefined) => (v === undefined ? Number.NaN : Date.parse(v));
+  const failed = () =>
+    new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, {
+      Condition: 'If-Match',
+    });
+  if (h['if-match'] !== undefined) {
+    if (!matches(h['if-match'])) throw failed();
+  } else if (seconds > date(h['if-unmodified-since'] as string | undefined)) {
+    throw failed();
+  }
+  const notModified = new S3Error('NotModified', 'Not Modified', 304);
+  if (h['if-none-match'] !== undefined) {
+    if (matches(h['if-none-match'])) throw notModified;
+  } else if (seconds <= date(h['if-modified-since'] as string | undefined)) {
+    throw notModified;
+  }
+}
+
 function parseRange(header: string, size: number): { start: number; end: number } | undefined {
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined; // S3 ignores a malformed Range header.
@@ -429,6 +458,7 @@ const invalidRange = (size: number) =>
 async function getObject(o: S3ServerOptions, ctx: Ctx, reset: boolean): Promise<void> {
   const meta = o.store.get(ctx.bucket, ctx.key);
   if (!meta) throw noSuchKey(ctx.key);
+  checkConditions(ctx.req, meta);
   const rangeHeader = ctx.req.headers.range;
   const range = rangeHeader ? parseRange(rangeHeader, meta.size) : undefined;
   const start = range?.start ?? 0;
