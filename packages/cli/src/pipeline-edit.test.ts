@@ -116,6 +116,41 @@ describe('addAction', () => {
   });
 });
 
+describe('artifact counts', () => {
+  it('names the artifacts a missing input could be', async () => {
+    const { definePlugin, z } = await import('@pipewright/core');
+    const needsInput = definePlugin({
+      name: 'needs-input',
+      version: '1.0.0',
+      description: 'x',
+      config: z.object({}),
+      action: {
+        category: 'Test',
+        provider: 'Needs-Input',
+        version: '1',
+        inputArtifacts: { minimum: 1, maximum: 1 },
+        run() {},
+      },
+    });
+    try {
+      addAction(pipeline(), { stage: 'Staging', plugin: needsInput, config: {} });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as UsageError).message).toBe('needs-input takes 1 input artifact, 0 given');
+      expect((e as UsageError).hint).toBe('pass --input <artifact> 1 time(s); available: MyApp');
+    }
+    expect(() =>
+      addAction(pipeline(), {
+        stage: 'Staging',
+        plugin: needsInput,
+        config: {},
+        inputs: ['MyApp'],
+        outputs: ['X'],
+      }),
+    ).toThrow(/takes 0 output artifacts, 1 given/);
+  });
+});
+
 describe('jsonDiff', () => {
   it('shows added lines with context', () => {
     const d = jsonDiff({ a: 1, b: [1] }, { a: 1, b: [1, 2] });

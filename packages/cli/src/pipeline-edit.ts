@@ -115,6 +115,7 @@ export function addAction(pipeline: PipelineDeclaration, request: AddActionReque
 
   const inputs = request.inputs ?? [];
   const outputs = request.outputs ?? [];
+  const available = availableArtifacts(next, stageIndex, runOrder);
   const counts = (
     what: string,
     given: number,
@@ -124,16 +125,18 @@ export function addAction(pipeline: PipelineDeclaration, request: AddActionReque
     const min = limits?.minimum ?? 0;
     const max = limits?.maximum ?? 0;
     if (given < min || given > max) {
+      const range = min === max ? `${min}` : `${min} to ${max}`;
+      const choices =
+        what === 'input' && given < min && available.length > 0 ? `; available: ${available.join(', ')}` : '';
       throw new UsageError(
-        `${plugin.name} takes ${min === max ? min : `${min} to ${max}`} ${what} artifact${max === 1 ? '' : 's'}, ${given} given`,
-        `pass ${flag} <artifact> ${min === max ? min : `${min} to ${max}`} time(s)`,
+        `${plugin.name} takes ${range} ${what} artifact${max === 1 ? '' : 's'}, ${given} given`,
+        max === 0 ? `drop ${flag}` : `pass ${flag} <artifact> ${range} time(s)${choices}`,
       );
     }
   };
   counts('input', inputs.length, plugin.action.inputArtifacts, '--input');
   counts('output', outputs.length, plugin.action.outputArtifacts, '--output');
 
-  const available = availableArtifacts(next, stageIndex, runOrder);
   for (const input of inputs) {
     if (!available.includes(input)) {
       throw new CliError(
