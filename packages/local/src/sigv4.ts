@@ -126,6 +126,24 @@ export function verifySignature(input: VerifyInput): void {
   if (!auth.signedHeaders.includes('host')) {
     throw new SigV4Error('AuthorizationHeaderMalformed', 'The host header must be signed');
   }
+  const expected = Buffer.from(calculateSignature({ ...input, amzDate }), 'hex');
+  const given = Buffer.from(auth.signature, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new SigV4Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+    );
+  }
+}
+
+/**
+ * The signature of a request as SigV4 defines it (canonical request -> string to sign -> HMAC with the
+ * derived key). `auth.signature` is ignored. Exported for tests that build requests by hand.
+ */
+export function calculateSignature(
+  input: Omit<VerifyInput, 'now' | 'maxSkewMs'> & { amzDate: string },
+): string {
+  const { auth, headers, amzDate } = input;
   const q = input.url.indexOf('?');
   const rawPath = q < 0 ? input.url : input.url.slice(0, q);
   const rawQuery = q < 0 ? '' : input.url.slice(q + 1);
@@ -146,19 +164,9 @@ export function verifySignature(input: VerifyInput): void {
   ].join('\n');
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
-  const expected = createHmac(
-    'sha256',
-    signingKey(input.secretAccessKey, auth.date, auth.region, auth.service),
-  )
+  return createHmac('sha256', signingKey(input.secretAccessKey, auth.date, auth.region, auth.service))
     .update(stringToSign)
-    .digest();
-  const given = Buffer.from(auth.signature, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new SigV4Error(
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided.',
-    );
-  }
+    .digest('hex');
 }
 
 export interface QueryAuthorization extends ParsedAuthorization {

@@ -1,4 +1,18 @@
+import { createHash, createHmac, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+
+/** What verifying chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD bodies) needs from the request. */
+export interface ChunkSigning {
+  signingKey: Buffer;
+  amzDate: string;
+  scope: string;
+  /** The request's header signature, which the first chunk signature chains from. */
+  seedSignature: string;
+}
+
+export class ChunkSignatureError extends Error {}
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 /**
  * Decodes `Content-Encoding: aws-chunked` bodies, which the SDK sends by default for streaming uploads so
@@ -6,8 +20,8 @@ import { Transform, type TransformCallback } from 'node:stream';
  *
  *   <hex size>[;chunk-signature=<sig>]\r\n <data>\r\n ... 0[;...]\r\n [<trailer>:<value>\r\n]* \r\n
  *
- * Data is passed through as slices of the incoming buffers, without copying. Chunk signatures are not
- * checked: the seed signature of the request headers is (see sigv4.ts).
+ * Data is passed through as slices of the incoming buffers, without copying. With `signing`, every chunk
+ * signature is checked against the chain that starts at the request's seed signature, as S3 does.
  */
 export class AwsChunkedDecoder extends Transform {
   readonly trailers: Record<string, string> = {};
@@ -15,6 +29,14 @@ export class AwsChunkedDecoder extends Transform {
   #remaining = 0;
   #line = '';
   #decoded = 0;
+  #previous: string | undefined;
+  #chunkSignature: string | undefined;
+  #chunkHash: Hash | undefined;
+
+  constructor(private readonly signing?: ChunkSigning) {
+    super();
+    this.#previous = signing?.seedSignature;
+  }
 
   get decodedLength(): number {
     return this.#decoded;
@@ -27,10 +49,14 @@ export class AwsChunkedDecoder extends Transform {
         if (this.#state === 'data') {
           const take = Math.min(this.#remaining, chunk.length - i);
           this.push(chunk.subarray(i, i + take));
+          this.#chunkHash?.update(chunk.subarray(i, i + take));
           this.#decoded += take;
           this.#remaining -= take;
           i += take;
-          if (this.#remaining === 0) this.#state = 'dataEnd';
+          if (this.#remaining === 0) {
+            this.#verifyChunk();
+            this.#state = 'dataEnd';
+          }
           continue;
         }
         if (this.#state === 'done') {
@@ -64,8 +90,14 @@ export class AwsChunkedDecoder extends Transform {
         const sizeText = line.split(';', 1)[0]!.trim();
         if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new Error(`aws-chunked: bad chunk size "${sizeText}"`);
         const size = Number.parseInt(sizeText, 16);
-        if (size === 0) this.#state = 'trailer';
-        else {
+        if (this.signing) {
+          this.#chunkSignature = /;\s*chunk-signature=([0-9a-f]{64})/.exec(line)?.[1];
+          this.#chunkHash = createHash('sha256');
+        }
+        if (size === 0) {
+          this.#verifyChunk();
+          this.#state = 'trailer';
+        } else {
           this.#remaining = size;
           this.#state = 'data';
         }
@@ -84,6 +116,27 @@ export class AwsChunkedDecoder extends Transform {
       default:
         return;
     }
+  }
+
+  #verifyChunk(): void {
+    const signing = this.signing;
+    if (!signing) return;
+    if (!this.#chunkSignature) throw new ChunkSignatureError('aws-chunked: a chunk has no chunk-signature');
+    const stringToSign = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      signing.amzDate,
+      signing.scope,
+      this.#previous,
+      EMPTY_SHA256,
+      this.#chunkHash!.digest('hex'),
+    ].join('\n');
+    const expected = createHmac('sha256', signing.signingKey).update(stringToSign).digest('hex');
+    if (expected !== this.#chunkSignature) {
+      throw new ChunkSignatureError(
+        'The chunk signature we calculated does not match the signature you provided.',
+      );
+    }
+    this.#previous = expected;
   }
 
   override _flush(callback: TransformCallback): void {

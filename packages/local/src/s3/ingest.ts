@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
-import { AwsChunkedDecoder } from './chunked.js';
+import { AwsChunkedDecoder, ChunkSignatureError, type ChunkSigning } from './chunked.js';
 import { S3Error } from './errors.js';
 
 /**
@@ -23,7 +23,12 @@ export interface Ingested {
 
 const CHECKSUM_PREFIX = 'x-amz-checksum-';
 
-export async function ingest(req: IncomingMessage, file: string, wantMd5: boolean): Promise<Ingested> {
+export async function ingest(
+  req: IncomingMessage,
+  file: string,
+  wantMd5: boolean,
+  signing?: ChunkSigning,
+): Promise<Ingested> {
   const headers = req.headers;
   const contentSha = String(headers['x-amz-content-sha256'] ?? '');
   const encoding = String(headers['content-encoding'] ?? '');
@@ -62,13 +67,14 @@ export async function ingest(req: IncomingMessage, file: string, wantMd5: boolea
       cb(null, chunk);
     },
   });
-  const decoder = chunked ? new AwsChunkedDecoder() : undefined;
+  const decoder = chunked ? new AwsChunkedDecoder(signing) : undefined;
   const sink = createWriteStream(file, { highWaterMark: 1 << 20 });
   try {
     if (decoder) await pipeline(req, decoder, meter, sink);
     else await pipeline(req, meter, sink);
   } catch (err) {
     if (err instanceof S3Error) throw err;
+    if (err instanceof ChunkSignatureError) throw new S3Error('SignatureDoesNotMatch', err.message, 403);
     throw new S3Error('IncompleteBody', `The request body could not be read: ${(err as Error).message}`, 400);
   }
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialStore } from '../credentials.js';
 import { Faults } from '../faults.js';
 import { close, listen } from '../http.js';
+import { calculateSignature, signingKey } from '../sigv4.js';
 import { createS3Server } from './server.js';
 import { ObjectStore } from './store.js';
 
@@ -94,6 +95,79 @@ describe('S3 with the SDK defaults', () => {
     const back = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'signed' }));
     expect((await back.Body!.transformToString()).length).toBe(200_000);
     expect(seenHashes[0]).toBe('UNSIGNED-PAYLOAD');
+  });
+
+  it('verifies signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) end to end', async () => {
+    const url = new URL(endpoint);
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    const date = amzDate.slice(0, 8);
+    const payloadHash = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
+    const chunks = [Buffer.alloc(70_000, 'x'), Buffer.alloc(500, 'y'), Buffer.alloc(0)];
+    const headers: Record<string, string> = {
+      host: url.host,
+      'content-encoding': 'aws-chunked',
+      'x-amz-content-sha256': payloadHash,
+      'x-amz-date': amzDate,
+      'x-amz-decoded-content-length': '70500',
+    };
+    const auth = {
+      accessKeyId: admin.accessKeyId,
+      date,
+      region: 'us-east-1',
+      service: 's3',
+      signedHeaders: Object.keys(headers).sort(),
+      signature: '',
+    };
+    const put = async (key: string, tamper: boolean) => {
+      const common = {
+        method: 'PUT',
+        url: `/plain/${key}`,
+        headers,
+        auth,
+        secretAccessKey: admin.secretAccessKey,
+        payloadHash,
+        doubleEncodePath: false,
+        amzDate,
+      };
+      const seed = calculateSignature(common);
+      const keyBytes = signingKey(admin.secretAccessKey, date, 'us-east-1', 's3');
+      let previous = seed;
+      const parts: Buffer[] = [];
+      for (const c of chunks) {
+        const sts = [
+          'AWS4-HMAC-SHA256-PAYLOAD',
+          amzDate,
+          `${date}/us-east-1/s3/aws4_request`,
+          previous,
+          createHash('sha256').digest('hex'),
+          createHash('sha256').update(c).digest('hex'),
+        ].join('\n');
+        previous = createHmac('sha256', keyBytes).update(sts).digest('hex');
+        const sent = tamper && c.length === 500 ? Buffer.alloc(500, 'z') : c;
+        parts.push(
+          Buffer.from(`${c.length.toString(16)};chunk-signature=${previous}\r\n`),
+          sent,
+          Buffer.from('\r\n'),
+        );
+      }
+      const body = Buffer.concat(parts);
+      const authorization = `AWS4-HMAC-SHA256 Credential=${admin.accessKeyId}/${date}/us-east-1/s3/aws4_request, SignedHeaders=${auth.signedHeaders.join(';')}, Signature=${seed}`;
+      const res = await fetch(`${endpoint}/plain/${key}`, {
+        method: 'PUT',
+        headers: { ...headers, authorization, 'content-length': String(body.length) },
+        body,
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    expect((await put('chunked', false)).status).toBe(200);
+    const got = await client().send(new GetObjectCommand({ Bucket: 'plain', Key: 'chunked' }));
+    expect((await got.Body!.transformToByteArray()).length).toBe(70_500);
+    const bad = await put('chunked-bad', true);
+    expect(bad.status).toBe(403);
+    expect(bad.text).toContain('<Code>SignatureDoesNotMatch</Code>');
   });
 
   it('serves ranges and rejects unsatisfiable ones', async () => {

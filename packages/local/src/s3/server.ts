@@ -11,8 +11,10 @@ import {
   parseAuthorization,
   parseQueryAuthorization,
   SigV4Error,
+  signingKey,
   verifySignature,
 } from '../sigv4.js';
+import type { ChunkSigning } from './chunked.js';
 import { accessDenied, noSuchBucket, noSuchKey, S3Error } from './errors.js';
 import { ingest } from './ingest.js';
 import type { ObjectMeta, ObjectStore } from './store.js';
@@ -38,6 +40,8 @@ interface Ctx {
   id: string;
   /** False while a client that sent `Expect: 100-continue` still waits to send the body. */
   continued: boolean;
+  /** Set for signed streaming uploads, whose chunk signatures are checked while the body is read. */
+  signing?: ChunkSigning;
 }
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -113,7 +117,7 @@ async function handle(
     if (fault.throttle) throw new S3Error('SlowDown', 'Please reduce your request rate.', 503);
     if (fault.serverError)
       throw new S3Error('InternalError', 'We encountered an internal error. Please try again.', 500);
-    const principal = authenticate(o, req, url.searchParams);
+    const principal = authenticate(o, ctx);
     authorize(o, principal, ctx);
     if (!ctx.continued) {
       res.writeContinue();
@@ -144,7 +148,8 @@ function sendError(ctx: Ctx, err: unknown): void {
   else send(res, e.status, e.toXml(ctx.id), { ...headers, 'content-type': 'application/xml' });
 }
 
-function authenticate(o: S3ServerOptions, req: IncomingMessage, query: URLSearchParams): Principal {
+function authenticate(o: S3ServerOptions, ctx: Ctx): Principal {
+  const { req, query } = ctx;
   let auth: ReturnType<typeof parseAuthorization>;
   let presigned: ReturnType<typeof parseQueryAuthorization>;
   try {
@@ -194,6 +199,14 @@ function authenticate(o: S3ServerOptions, req: IncomingMessage, query: URLSearch
     if (err instanceof SigV4Error)
       throw new S3Error(err.code, err.message, err.code === 'AuthorizationHeaderMalformed' ? 400 : 403);
     throw err;
+  }
+  if (payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) {
+    ctx.signing = {
+      signingKey: signingKey(found.secret, auth.date, auth.region, auth.service),
+      amzDate: String(req.headers['x-amz-date']),
+      scope: `${auth.date}/${auth.region}/${auth.service}/aws4_request`,
+      seedSignature: auth.signature,
+    };
   }
   if (found.principal.kind === 'session') {
     const s = found.principal.session;
@@ -331,7 +344,7 @@ async function putObject(o: S3ServerOptions, ctx: Ctx): Promise<void> {
   const file = o.store.newFile();
   let got: Awaited<ReturnType<typeof ingest>>;
   try {
-    got = await ingest(ctx.req, file, !sse.sse?.startsWith('aws:kms'));
+    got = await ingest(ctx.req, file, !sse.sse?.startsWith('aws:kms'), ctx.signing);
   } catch (err) {
     o.store.discard([file]);
     throw err;
@@ -628,7 +641,7 @@ async function uploadPart(o: S3ServerOptions, ctx: Ctx): Promise<void> {
   const file = o.store.newFile();
   let got: Awaited<ReturnType<typeof ingest>>;
   try {
-    got = await ingest(ctx.req, file, !kms);
+    got = await ingest(ctx.req, file, !kms, ctx.signing);
   } catch (err) {
     o.store.discard([file]);
     throw err;
