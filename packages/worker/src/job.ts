@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AcknowledgeJobCommand,
@@ -220,7 +221,9 @@ function jobCredentialsProvider(
 /** An empty folder goes with one call; anything else with a recursive removal. */
 async function removeWorkspace(dir: string): Promise<void> {
   try {
-    await rmdir(dir);
+    // One small synchronous call is cheaper than a trip through the thread pool, which shows at many jobs
+    // a second.
+    rmdirSync(dir);
   } catch {
     await rm(dir, { recursive: true, force: true, maxRetries: 2 }).catch(() => {});
   }
@@ -328,7 +331,7 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
     } catch (error) {
       return { kind: 'result', result: { status: 'failed', ...describeError(plugin.name, error) } };
     }
-    workspace = await mkdtemp(join(env.workspaceDir, 'job-'));
+    workspace = mkdtempSync(join(env.workspaceDir, 'job-'));
     const inputs: Record<string, string> = {};
     const outputs: Record<string, string> = {};
     for (const a of data.inputArtifacts ?? [])
