@@ -55,9 +55,10 @@ function install() {
 const tasks = {
   start: [
     ['pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only']],
-    // The local demo: stack, shell action types, a pipeline over an example project, a worker draining it.
-    // (`pipewright dev` in @pipewright/cli will take over this role.)
-    ['pnpm', ['--silent', '--filter', '@pipewright/worker', 'run', 'demo', ...process.argv.slice(3)]],
+    // `pipewright dev`: the local stack, the shell action types, a pipeline over the example project run by
+    // a worker, and an AppConfig deployment checked by an extension in the local Lambda host. It stays up
+    // until Ctrl-C; `npm start -- --exit` stops after the run.
+    ['pnpm', ['--silent', '--filter', '@pipewright/cli', 'run', 'dev', ...process.argv.slice(3)]],
   ],
   test: [
     ['pnpm', ['turbo', 'run', 'build', 'typecheck', 'test', 'check:pkg', '--output-logs=new-only']],
