@@ -80,8 +80,18 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string {
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
+const keyCache = new Map<string, Buffer>();
+
+/** The derived signing key; cached, as it changes only with the day (four HMACs saved per request). */
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+  const id = `${secret}\n${date}\n${region}\n${service}`;
+  let key = keyCache.get(id);
+  if (!key) {
+    if (keyCache.size > 1000) keyCache.clear();
+    key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), 'aws4_request');
+    keyCache.set(id, key);
+  }
+  return key;
 }
 
 export interface VerifyInput {
