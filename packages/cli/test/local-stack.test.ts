@@ -331,6 +331,71 @@ describe('pipewright against the local stack', () => {
     expect(execution.pipelineExecution?.status).toBe('Succeeded');
   });
 
+  it('worker exits 1 when a job fails, with the tool output in its log for people', async () => {
+    await cp.send(
+      new CreatePipelineCommand({
+        pipeline: {
+          name: 'FailingPipeline',
+          roleArn: `arn:aws:iam::${stack.accountId}:role/pipeline`,
+          artifactStore: { type: 'S3', location: stack.artifactBucket },
+          stages: [
+            {
+              name: 'Source',
+              actions: [
+                {
+                  name: 'Source',
+                  actionTypeId: {
+                    category: 'Source',
+                    owner: 'ThirdParty',
+                    provider: 'PipewrightLocalFolder',
+                    version: '1',
+                  },
+                  configuration: { Path: src },
+                  outputArtifacts: [{ name: 'App' }],
+                },
+              ],
+            },
+            {
+              name: 'Test',
+              actions: [
+                {
+                  name: 'Broken',
+                  actionTypeId: {
+                    category: 'Test',
+                    owner: 'Custom',
+                    provider: 'Pipewright-Shell',
+                    version: '1',
+                  },
+                  configuration: { Command: 'echo about to fail; exit 3' },
+                  inputArtifacts: [{ name: 'App' }],
+                },
+              ],
+            },
+          ],
+        },
+      }),
+    );
+    await cp.send(new StartPipelineExecutionCommand({ name: 'FailingPipeline' }));
+    const run = await cli(
+      [
+        'worker',
+        '@pipewright/plugin-shell',
+        ...aws,
+        '--s3-endpoint',
+        stack.endpoints.s3,
+        '--idle-timeout',
+        '2s',
+        '--max-jobs',
+        '1',
+      ],
+      { env },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('1 job(s): 0 succeeded, 1 failed, 0 in progress, 0 handed off\n');
+    expect(run.stderr).toMatch(/ FailingPipeline\/Test\/Broken │ about to fail\n/);
+    expect(run.stderr).toMatch(/FailingPipeline\/Test\/Broken {2}job finished {2}status=failed/);
+  });
+
   it('AWS errors: bad credentials, throttling and no endpoint, each one line and a hint', async () => {
     const denied = await cli(['register', '@pipewright/plugin-shell', ...aws], {
       env: { ...env, AWS_SECRET_ACCESS_KEY: 'wrong' },
