@@ -63,6 +63,62 @@ describe('pipewright (no AWS needed)', () => {
     expect(request.configurationProperties[0]).toMatchObject({ name: 'Command', required: true, key: true });
   });
 
+  it("reproduces the guides' samples: the custom action JSON and the sample extension", async () => {
+    const seed = join(here, '__fixtures__', 'seed-samples.mjs');
+    const action = await cli(['register', '--dry-run', `${seed}#myBuild`]);
+    expect(action.code).toBe(0);
+    expect(JSON.parse(action.stdout)).toEqual({
+      category: 'Build',
+      provider: 'My-Build-Provider-Name',
+      version: '1',
+      settings: {
+        entityUrlTemplate: 'https://my-build-instance/job/{Config:ProjectName}/',
+        executionUrlTemplate:
+          'https://my-build-instance/job/{Config:ProjectName}/lastSuccessfulBuild/{ExternalExecutionId}/',
+      },
+      configurationProperties: [
+        {
+          name: 'ProjectName',
+          required: true,
+          key: true,
+          secret: false,
+          queryable: false,
+          description:
+            'The name of the build project must be provided when this action is added to the pipeline.',
+          type: 'String',
+        },
+      ],
+      inputArtifactDetails: { maximumCount: 1, minimumCount: 1 },
+      outputArtifactDetails: { maximumCount: 1, minimumCount: 0 },
+      tags: [{ key: 'Project', value: 'ProjectA' }],
+    });
+
+    const extension = await cli([
+      'extension',
+      'deploy',
+      `${seed}#mySample`,
+      '--lambda-arn',
+      'arn:aws:lambda:aws-region:111122223333:function:MyS3ConfigurationBackUpExtension',
+      '--extension-role-arn',
+      'arn:aws:iam::111122223333:role/ExtensionsTestRole',
+    ]);
+    expect(extension.code).toBe(0);
+    expect(JSON.parse(extension.stdout)).toEqual({
+      Name: 'MySampleExtension',
+      Description: 'A sample extension that backs up configurations to an S3 bucket.',
+      Actions: {
+        PRE_CREATE_HOSTED_CONFIGURATION_VERSION: [
+          {
+            Name: 'PreCreateHostedConfigVersionActionForS3Backup',
+            Uri: 'arn:aws:lambda:aws-region:111122223333:function:MyS3ConfigurationBackUpExtension',
+            RoleArn: 'arn:aws:iam::111122223333:role/ExtensionsTestRole',
+          },
+        ],
+      },
+      Parameters: { S3_BUCKET: { Required: false } },
+    });
+  });
+
   it('bad plugins: unknown, not a plugin, breaking a limit; usage errors exit 2; no stack trace', async () => {
     const unknown = await cli(['register', '--dry-run', 'pipewright-plugin-does-not-exist']);
     expect(unknown.code).toBe(1);

@@ -24,6 +24,7 @@ import { lambdaZip, loadLambdaHost } from '../lambda-host.js';
 import { loadPlugins } from '../load-plugins.js';
 
 interface DeployOptions extends CommonOptions {
+  lambdaArn?: string;
   apply?: boolean;
   direct?: boolean;
   stackName?: string;
@@ -356,6 +357,10 @@ export function extensionCommand(program: Command, io: Io): void {
         'template: associate every extension with this application, environment or profile',
       )
       .option('--zip <file>', 'also write the deployment package here')
+      .option(
+        '--lambda-arn <arn>',
+        'print the CreateExtension request for a function you deploy yourself (no Lambda host build)',
+      )
       .addHelpText(
         'after',
         '\nExamples:\n  pipewright extension deploy @pipewright/plugin-s3-backup --code-bucket my-artifacts > template.json\n  pipewright extension deploy @pipewright/plugin-json-schema --apply --endpoint http://127.0.0.1:4573 --lambda-endpoint http://127.0.0.1:4574',
@@ -363,6 +368,18 @@ export function extensionCommand(program: Command, io: Io): void {
   ).action(async (specs: string[], options: DeployOptions) => {
     const plugins = withExtensions(await extensionPlugins(specs, io));
     for (const p of plugins) for (const w of p.warnings) io.err(`warning: ${p.name}: ${w}`);
+    if (options.lambdaArn) {
+      if (options.apply) throw new UsageError('--lambda-arn prints the request; it does not go with --apply');
+      // What `aws appconfig create-extension --cli-input-json` takes, as in the AppConfig guide.
+      const requests = plugins.map((p) =>
+        createExtensionInput(p, {
+          lambdaArn: options.lambdaArn!,
+          ...(options.extensionRoleArn ? { roleArn: options.extensionRoleArn } : {}),
+        }),
+      );
+      io.out(JSON.stringify(requests.length === 1 ? requests[0] : requests, null, 2));
+      return;
+    }
     const local = Boolean(options.lambdaEndpoint ?? io.env.AWS_ENDPOINT_URL_LAMBDA);
     if (options.apply && !local && !options.direct) {
       const { deployStack } = await import('../cloudformation.js');
