@@ -67,7 +67,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     const { message, hint, exitCode } = explain(error);
     io.err(`error: ${message}`);
     if (hint) io.err(`hint: ${hint}`);
-    if (debug) io.err(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+    if (debug) {
+      io.err(error instanceof Error ? (error.stack ?? String(error)) : String(error));
+      const metadata = (error as { $metadata?: unknown }).$metadata;
+      if (metadata) io.err(`AWS response: ${JSON.stringify(metadata)}`);
+    }
     return exitCode;
   } finally {
     clearInterval(keepAlive);
