@@ -159,14 +159,32 @@ export async function applyExtensions(
           return await create();
         } catch (error) {
           if ((error as Error).name !== 'ResourceConflictException') throw error;
-          if (local) {
-            // The local Lambda has no UpdateFunctionCode: replace the function (its ARN stays the same).
+          // The function exists: new code, then the settings, each once Lambda has finished the last update.
+          const updated = () =>
+            lambdaSdk.waitUntilFunctionUpdatedV2(
+              { client: lambda, maxWaitTime: 300 },
+              { FunctionName: functionName },
+            );
+          try {
+            await lambda.send(
+              new lambdaSdk.UpdateFunctionCodeCommand({ FunctionName: functionName, ZipFile: code }),
+            );
+            await updated();
+            await lambda.send(
+              new lambdaSdk.UpdateFunctionConfigurationCommand({
+                FunctionName: functionName,
+                Environment: { Variables: variables },
+                Timeout: 10,
+                MemorySize: 256,
+              }),
+            );
+            await updated();
+          } catch (failure) {
+            // A Lambda without the update operations (the local stack's): replace the function; its ARN stays.
+            if (!/UnknownOperation/.test((failure as Error).name)) throw failure;
             await lambda.send(new lambdaSdk.DeleteFunctionCommand({ FunctionName: functionName }));
             return await create();
           }
-          await lambda.send(
-            new lambdaSdk.UpdateFunctionCodeCommand({ FunctionName: functionName, ZipFile: code }),
-          );
           return (await lambda.send(new lambdaSdk.GetFunctionCommand({ FunctionName: functionName })))
             .Configuration!;
         }
