@@ -8,6 +8,7 @@ import {
   CreatePipelineCommand,
   GetPipelineCommand,
   GetPipelineExecutionCommand,
+  ListActionExecutionsCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { type LocalStack, startLocalStack } from '@pipewright/local';
@@ -148,7 +149,7 @@ describe('pipewright against the local stack', () => {
       '--name',
       'MyBuildCustomAction',
       '--config',
-      'Command=npm run build',
+      'Command=cat README.md',
       '--input',
       'MyApp',
       '--output',
@@ -174,11 +175,47 @@ describe('pipewright against the local stack', () => {
     expect(pipeline?.stages?.[1]?.actions?.[0]).toMatchObject({
       name: 'MyBuildCustomAction',
       actionTypeId: { category: 'Build', owner: 'Custom', provider: 'Pipewright-Shell', version: '1' },
-      configuration: { Command: 'npm run build' },
+      configuration: { Command: 'cat README.md' },
       inputArtifacts: [{ name: 'MyApp' }],
       outputArtifacts: [{ name: 'MyBuiltApp' }],
       runOrder: 1,
     });
+
+    // The next execution runs the new action: the worker picks up its job.
+    const { pipelineExecutionId } = await cp.send(
+      new StartPipelineExecutionCommand({ name: 'MyFirstPipeline' }),
+    );
+    const worker = await cli(
+      [
+        'worker',
+        '@pipewright/plugin-shell',
+        ...aws,
+        '--s3-endpoint',
+        stack.endpoints.s3,
+        '--max-jobs',
+        '1',
+        '--idle-timeout',
+        '5s',
+        '--json',
+      ],
+      { env },
+    );
+    expect(worker.code).toBe(0);
+    expect(JSON.parse(worker.stdout).jobs[0]).toMatchObject({
+      pipelineName: 'MyFirstPipeline',
+      stageName: 'MyBuildStage',
+      actionName: 'MyBuildCustomAction',
+      status: 'succeeded',
+    });
+    const { actionExecutionDetails = [] } = await cp.send(
+      new ListActionExecutionsCommand({
+        pipelineName: 'MyFirstPipeline',
+        filter: { pipelineExecutionId: pipelineExecutionId! },
+      }),
+    );
+    expect(actionExecutionDetails.find((a) => a.actionName === 'MyBuildCustomAction')?.status).toBe(
+      'Succeeded',
+    );
   });
 
   it('pipeline add-action: a missing pipeline, stage or artifact is one line and a hint', async () => {
