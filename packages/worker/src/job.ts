@@ -49,6 +49,8 @@ export interface JobEnvironment {
   workerCredentials: () => Promise<AwsCredentials>;
   externalExecutionId: ((job: JobInfo) => string | undefined) | undefined;
   onSecret: (value: string) => void;
+  /** Called once the job is claimed (not for jobs another worker won). */
+  onStarted: (job: JobInfo) => void;
 }
 
 /** Why a job's signal fired. */
@@ -295,6 +297,7 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
     }
   }
   log.info('job started', { continuation: info.continuation });
+  env.onStarted(info);
 
   const signal = running.controller.signal;
   const timer = setTimeout(() => running.abort({ kind: 'timeout' }), env.jobTimeoutMs);

@@ -122,6 +122,7 @@ export function createWorker(options: WorkerOptions): Worker {
     extractLimits: options.extractLimits,
     logger,
     jobLogger,
+    onStarted: (info) => callHook(hooks.onJobStart, info),
     workerCredentials: async () => {
       const c = await client.config.credentials();
       return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
@@ -208,7 +209,6 @@ export function createWorker(options: WorkerOptions): Worker {
     const job_ = new RunningJob(info, type.plugin);
     running.set(info.jobId, job_);
     lastActivity = Date.now();
-    callHook(hooks.onJobStart, info);
     const done = processJob(env, job, job_)
       .catch(
         (error): JobReport => ({ ...info, status: 'failed', message: errorMessage(error), durationMs: 0 }),

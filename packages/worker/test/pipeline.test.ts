@@ -57,7 +57,11 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
     const ended: string[] = [];
     const opts = h.workerOptions({
       plugins: [shellBuild, shellTest],
-      hooks: { onSecret: (s) => secrets.push(s), onJobEnd: (r) => ended.push(`${r.stageName} ${r.status}`) },
+      hooks: {
+        onSecret: (s) => secrets.push(s),
+        onJobStart: (j) => ended.push(`${j.stageName} started`),
+        onJobEnd: (r) => ended.push(`${r.stageName} ${r.status}`),
+      },
       externalExecutionId: (job) => `run-for-${job.actionName}`,
     });
     const worker = createWorker(opts);
@@ -70,7 +74,7 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
     expect(status, JSON.stringify(actions, null, 1)).toBe('Succeeded');
     expect(summary.succeeded).toBe(2);
     expect(summary.failed).toBe(0);
-    expect(ended).toEqual(['Build succeeded', 'Test succeeded']);
+    expect(ended).toEqual(['Build started', 'Build succeeded', 'Test started', 'Test succeeded']);
     // Every artifact credential was handed to the onSecret hook (the GitHub Action masks them).
     expect(secrets.filter((s) => s.startsWith('ASIA'))).toHaveLength(2);
     const check = actions.find((a) => a.actionName === 'Check');
