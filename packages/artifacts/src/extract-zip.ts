@@ -1,12 +1,11 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
-import yauzl from 'yauzl';
 import { ArtifactError, abortError, describe } from './errors.js';
 import type { Budget } from './limits.js';
 import { assertSafeLink, normalizeEntryPath, symlinkAncestor, throughSymlinkError } from './safe-path.js';
 import type { TreeWriter } from './tree-writer.js';
+import { readZipDirectory, type ZipEntry } from './zip-directory.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -15,10 +14,10 @@ const S_IFLNK = 0o120000;
 const MADE_BY_UNIX = 3;
 const MAX_LINK_TARGET = 4096;
 /** Files written at once: enough to keep the libuv pool busy on many small files, few enough to bound memory. */
-const CONCURRENCY = 8;
+const CONCURRENCY = 4;
 
 interface Planned {
-  entry: yauzl.Entry;
+  entry: ZipEntry;
   rel: string;
   kind: 'file' | 'dir' | 'symlink';
   mode: number | undefined;
@@ -33,60 +32,14 @@ function corrupt(message: string, cause?: unknown, entry?: string): ArtifactErro
   );
 }
 
-function open(path: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) => {
-    // decodeStrings: false so that names reach our own checks (which name the entry and say what to do)
-    // instead of yauzl's terse errors; validateEntrySizes makes a lying size header an error.
-    yauzl.open(
-      path,
-      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true },
-      (error, zip) => (error ? reject(corrupt('Cannot read the zip directory', error)) : resolve(zip)),
-    );
-  });
-}
-
-/** Reads the whole central directory; it, not the local headers, is authoritative for names and modes. */
-function readDirectory(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
-  return new Promise((resolve, reject) => {
-    const entries: yauzl.Entry[] = [];
-    zip.on('entry', (entry: yauzl.Entry) => {
-      entries.push(entry);
-      zip.readEntry();
-    });
-    zip.on('end', () => resolve(entries));
-    zip.on('error', (error) => reject(corrupt('Cannot read the zip directory', error)));
-    zip.readEntry();
-  });
-}
-
-function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (error, stream) =>
-      error ? reject(corrupt(`Cannot read entry "${rel}"`, error, rel)) : resolve(stream),
-    );
-  });
-}
-
-/** Where entry data must end: the start of the central directory (read before any entry is read). */
-function directoryOffset(zip: yauzl.ZipFile): number {
-  // yauzl starts its directory cursor at the directory's offset; the file size is the looser fallback.
-  const offset = (zip as unknown as { readEntryCursor?: unknown }).readEntryCursor;
-  return typeof offset === 'number' && offset >= 0 ? Math.min(offset, zip.fileSize) : zip.fileSize;
-}
-
-function plan(entry: yauzl.Entry): Planned {
-  const name = yauzl.getFileNameLowLevel(
-    entry.generalPurposeBitFlag,
-    entry.fileNameRaw,
-    entry.extraFields,
-    false,
-  );
+function plan(entry: ZipEntry): Planned {
+  const name = entry.name;
   const rel = normalizeEntryPath(name);
-  const unix = entry.versionMadeBy >> 8 === MADE_BY_UNIX ? entry.externalFileAttributes >>> 16 : 0;
+  const unix = entry.versionMadeBy >> 8 === MADE_BY_UNIX ? entry.externalAttributes >>> 16 : 0;
   const type = unix & S_IFMT;
   const mode = unix === 0 ? undefined : unix & 0o7777;
   if (type === S_IFLNK) return { entry, rel, kind: 'symlink', mode };
-  if (type === S_IFDIR || name.endsWith('/') || (entry.externalFileAttributes & 0x10) !== 0) {
+  if (type === S_IFDIR || name.endsWith('/') || (entry.externalAttributes & 0x10) !== 0) {
     return { entry, rel, kind: 'dir', mode };
   }
   if (type !== 0 && type !== S_IFREG) {
@@ -108,18 +61,15 @@ export interface ExtractOptions {
 /** Extracts a zip file on disk into the writer's root, checking everything declared before writing. */
 export async function extractZip(path: string, writer: TreeWriter, opts: ExtractOptions): Promise<void> {
   const { budget, signal } = opts;
-  const zip = await open(path);
-  let fh: FileHandle | undefined;
+  let fh: FileHandle;
   try {
-    if (zip.entryCount > budget.limits.maxEntries) {
-      throw new ArtifactError(
-        'LIMIT_EXCEEDED',
-        `The zip declares ${zip.entryCount} entries, more entries than limits.maxEntries ` +
-          `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
-      );
-    }
-    const dataEnd = directoryOffset(zip);
-    const entries = await readDirectory(zip);
+    fh = await fs.open(path, 'r');
+  } catch (error) {
+    throw new ArtifactError('LOCAL_IO', `Cannot open the spooled zip: ${describe(error)}`, { cause: error });
+  }
+  try {
+    const fileSize = (await fh.stat()).size;
+    const { entries, dataEnd } = await readZipDirectory(fh, fileSize, budget.limits.maxEntries);
 
     // Pass 1: validate every declared name, kind and size before anything touches the disk.
     const byPath = new Map<string, Planned>();
@@ -127,7 +77,7 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
     for (const entry of entries) {
       const item = plan(entry);
       budget.addEntry(item.rel || '/');
-      if (item.entry.isEncrypted()) {
+      if ((entry.flags & 1) !== 0) {
         throw new ArtifactError(
           'UNSUPPORTED_ENTRY',
           `Entry "${item.rel}" is encrypted; pipewright cannot read it.`,
@@ -136,13 +86,16 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
           },
         );
       }
-      if (!item.entry.canDecodeFileData()) {
+      if (entry.method !== 0 && entry.method !== 8) {
         throw new ArtifactError(
           'UNSUPPORTED_ENTRY',
-          `Entry "${item.rel}" uses compression method ${item.entry.compressionMethod}; only stored and ` +
-            'deflate are supported. Rebuild the artifact with a standard zip tool.',
+          `Entry "${item.rel}" uses compression method ${entry.method}; only stored and deflate are ` +
+            'supported. Rebuild the artifact with a standard zip tool.',
           { entry: item.rel },
         );
+      }
+      if (entry.method === 0 && entry.compressedSize !== entry.uncompressedSize) {
+        throw corrupt(`Stored entry "${item.rel}" has different sizes in its header`, undefined, item.rel);
       }
       declared += entry.uncompressedSize;
       if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
@@ -159,16 +112,15 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
       byPath.delete(item.rel);
       byPath.set(item.rel, item);
     }
-    budget.checkRatio(declared, zip.fileSize, 'The zip');
+    budget.checkRatio(declared, fileSize, 'The zip');
 
+    const reader = new EntryReader(fh, path, dataEnd);
     const items = [...byPath.values()];
     const links = new Map<string, string>();
     for (const item of items) {
       if (item.kind !== 'symlink') continue;
-      const stream = await openEntry(zip, item.entry, item.rel);
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      links.set(item.rel, Buffer.concat(chunks).toString('utf8'));
+      const data = await readSmall(reader, item);
+      links.set(item.rel, data.toString('utf8'));
     }
     // With the whole directory known, links and paths through links are judged up front, whatever the order.
     for (const item of items) {
@@ -183,21 +135,19 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
       else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
     }
     const files = items.filter((item) => item.kind === 'file');
-    fh = await fs.open(path, 'r');
-    const reader = new EntryReader(fh, path, dataEnd);
     let next = 0;
     const work = async () => {
+      const scratch: Scratch = { buffer: Buffer.alloc(0) };
       while (next < files.length) {
         if (signal?.aborted) throw abortError(signal);
         const item = files[next++]!;
-        await writeEntry(reader, item, writer, budget);
+        await writeEntry(reader, item, writer, budget, scratch);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, work));
     await writer.finish();
   } finally {
-    zip.close();
-    await fh?.close();
+    await fh.close();
   }
 }
 
@@ -206,11 +156,19 @@ const SMALL_ENTRY = 1024 * 1024;
 const LOCAL_HEADER = 30;
 
 /**
- * Reads entry data straight from the spooled file. yauzl parses and validates the central directory, but
- * its per-entry streams (a file stream plus a zlib stream per entry) cost far more than the data for the
- * typical artifact of many small files; one pread and one inflate per small entry is what makes the
- * extraction keep pace with `unzip`. Large entries are streamed so memory stays bounded.
+ * Reads entry data straight from the spooled file. Per-entry streams (a file stream plus a zlib stream per
+ * entry, as yauzl does) cost far more than the data for the typical artifact of many small files; one
+ * pread and one inflate per small entry is what lets extraction keep pace with `unzip`. Large entries are
+ * streamed so memory stays bounded.
  */
+/**
+ * A read buffer owned by one extraction worker and reused for every entry it reads: on many small files,
+ * allocating a fresh buffer per entry is what drives peak RSS (garbage waits for the next GC).
+ */
+interface Scratch {
+  buffer: Buffer;
+}
+
 class EntryReader {
   constructor(
     readonly fh: FileHandle,
@@ -219,24 +177,31 @@ class EntryReader {
   ) {}
 
   /** Offset of the entry's data, from its local header (whose extra field may differ from the central one). */
-  async dataStart(entry: yauzl.Entry, rel: string, prefetch = 0): Promise<{ start: number; head: Buffer }> {
-    const want = LOCAL_HEADER + entry.fileNameLength + 64 + prefetch;
-    const head = Buffer.allocUnsafe(want);
-    const { bytesRead } = await this.fh.read(head, 0, want, entry.relativeOffsetOfLocalHeader);
+  async dataStart(
+    entry: ZipEntry,
+    rel: string,
+    prefetch = 0,
+    scratch: Scratch = { buffer: Buffer.alloc(0) },
+  ): Promise<{ start: number; head: Buffer }> {
+    // A guess: the local name and extra field usually match the central ones; read again when they do not.
+    const want = LOCAL_HEADER + Buffer.byteLength(entry.name) + 64 + prefetch;
+    if (scratch.buffer.length < want) scratch.buffer = Buffer.allocUnsafe(Math.max(want, 64 * 1024));
+    const head = scratch.buffer;
+    const { bytesRead } = await this.fh.read(head, 0, want, entry.localHeaderOffset);
     if (bytesRead < LOCAL_HEADER || head.readUInt32LE(0) !== 0x04034b50) {
       throw corrupt(`Entry "${rel}" has no local header where the directory says`, undefined, rel);
     }
-    const start =
-      entry.relativeOffsetOfLocalHeader + LOCAL_HEADER + head.readUInt16LE(26) + head.readUInt16LE(28);
+    const start = entry.localHeaderOffset + LOCAL_HEADER + head.readUInt16LE(26) + head.readUInt16LE(28);
     if (start + entry.compressedSize > this.dataEnd) {
       throw corrupt(`Entry "${rel}" runs past the end of the zip data`, undefined, rel);
     }
     return { start, head: head.subarray(0, bytesRead) };
   }
 
-  async small(entry: yauzl.Entry, rel: string): Promise<Buffer> {
-    const { start, head } = await this.dataStart(entry, rel, entry.compressedSize);
-    const from = start - entry.relativeOffsetOfLocalHeader;
+  /** The result may live in `scratch`: use it before the next read with the same scratch. */
+  async small(entry: ZipEntry, rel: string, scratch?: Scratch): Promise<Buffer> {
+    const { start, head } = await this.dataStart(entry, rel, entry.compressedSize, scratch);
+    const from = start - entry.localHeaderOffset;
     let raw: Buffer;
     if (from + entry.compressedSize <= head.length) {
       raw = head.subarray(from, from + entry.compressedSize);
@@ -245,7 +210,7 @@ class EntryReader {
       const { bytesRead } = await this.fh.read(raw, 0, entry.compressedSize, start);
       if (bytesRead !== entry.compressedSize) throw corrupt(`Entry "${rel}" is truncated`, undefined, rel);
     }
-    if (entry.compressionMethod === 0) return raw;
+    if (entry.method === 0) return raw;
     try {
       // maxOutputLength makes a size-lying entry fail here instead of allocating what it claims not to need.
       return inflateRawSync(raw, { maxOutputLength: Math.max(entry.uncompressedSize, 1) });
@@ -257,18 +222,37 @@ class EntryReader {
     }
   }
 
-  async stream(entry: yauzl.Entry, rel: string): Promise<AsyncIterable<Buffer>> {
+  async stream(entry: ZipEntry, rel: string): Promise<AsyncIterable<Buffer>> {
     const { start } = await this.dataStart(entry, rel);
     const raw = createReadStream(this.path, {
       start,
       end: start + entry.compressedSize - 1,
       highWaterMark: 256 * 1024,
     });
-    if (entry.compressionMethod === 0) return raw;
+    if (entry.method === 0) return raw;
     const inflate = createInflateRaw({ chunkSize: 256 * 1024 });
     raw.on('error', (error) => inflate.destroy(error));
     return raw.pipe(inflate);
   }
+}
+
+/** Reads, inflates and checks (size and CRC-32) a small entry in memory. */
+async function readSmall(reader: EntryReader, item: Planned, scratch?: Scratch): Promise<Buffer> {
+  const { entry, rel } = item;
+  const data =
+    entry.uncompressedSize === 0 && entry.compressedSize === 0
+      ? Buffer.alloc(0)
+      : await reader.small(entry, rel, scratch);
+  if (data.length !== entry.uncompressedSize) {
+    throw corrupt(
+      `Entry "${rel}" has ${data.length} bytes, its header says ${entry.uncompressedSize}`,
+      undefined,
+      rel,
+    );
+  }
+  // The CRC is what catches a flipped bit in a stored entry, or a damaged one that still inflates.
+  if (crc32(data) !== entry.crc32) throw corrupt(`Entry "${rel}" fails its CRC-32 check`, undefined, rel);
+  return data;
 }
 
 async function writeEntry(
@@ -276,23 +260,12 @@ async function writeEntry(
   item: Planned,
   writer: TreeWriter,
   budget: Budget,
+  scratch: Scratch,
 ): Promise<void> {
   const { entry, rel } = item;
   if (entry.uncompressedSize <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) {
-    const data =
-      entry.uncompressedSize === 0 && entry.compressedSize === 0
-        ? Buffer.alloc(0)
-        : await reader.small(entry, rel);
+    const data = await readSmall(reader, item, scratch);
     budget.addBytes(data.length, rel);
-    if (data.length !== entry.uncompressedSize) {
-      throw corrupt(
-        `Entry "${rel}" has ${data.length} bytes, its header says ${entry.uncompressedSize}`,
-        undefined,
-        rel,
-      );
-    }
-    // yauzl checks sizes but not checksums; a flipped bit in a stored entry would otherwise go unnoticed.
-    if (crc32(data) !== entry.crc32) throw corrupt(`Entry "${rel}" fails its CRC-32 check`, undefined, rel);
     await writer.file(rel, item.mode, async (fh) => {
       if (data.length > 0) await fh.write(data);
     });

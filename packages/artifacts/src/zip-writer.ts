@@ -1,17 +1,18 @@
 import { createReadStream, promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { constants, crc32, createDeflateRaw, type DeflateRaw } from 'node:zlib';
 
 /** One thing to put in the zip, in the order given. */
 export type ZipInput =
-  | { kind: 'dir'; name: string; mode: number; mtime: Date }
-  | { kind: 'symlink'; name: string; mode: number; mtime: Date; target: string }
-  | { kind: 'file'; name: string; mode: number; mtime: Date; size: number; path: string };
+  | { kind: 'dir'; name: string; mode: number; mtime: number }
+  | { kind: 'symlink'; name: string; mode: number; mtime: number; target: string }
+  | { kind: 'file'; name: string; mode: number; mtime: number; size: number };
 
 /** Files up to this size are read whole and deflated in one call, several at once. */
 const SMALL_FILE = 1024 * 1024;
 /** Read-and-compress window: files and bytes in flight ahead of the one being written. */
-const AHEAD_FILES = 32;
-const AHEAD_BYTES = 16 * 1024 * 1024;
+const AHEAD_FILES = 16;
+const AHEAD_BYTES = 8 * 1024 * 1024;
 const U32 = 0xffffffff;
 /** Deflate engines working at once (libuv's pool has 4 threads; reads need some too). */
 const ENGINES = 3;
@@ -43,7 +44,37 @@ interface Prepared {
   data: Buffer;
 }
 
-function dosDateTime(d: Date): { date: number; time: number } {
+/** Appends small buffers into 256 KiB blocks. */
+class ByteList {
+  readonly #blocks: Buffer[] = [];
+  #used = 0;
+  length = 0;
+
+  push(bytes: Buffer): void {
+    let at = 0;
+    while (at < bytes.length) {
+      let block = this.#blocks.at(-1);
+      if (!block || this.#used === block.length) {
+        block = Buffer.allocUnsafe(Math.max(256 * 1024, bytes.length));
+        this.#blocks.push(block);
+        this.#used = 0;
+      }
+      const n = bytes.copy(block, this.#used, at);
+      this.#used += n;
+      at += n;
+    }
+    this.length += bytes.length;
+  }
+
+  *chunks(): Generator<Buffer> {
+    for (const [i, block] of this.#blocks.entries()) {
+      yield i === this.#blocks.length - 1 ? block.subarray(0, this.#used) : block;
+    }
+  }
+}
+
+function dosDateTime(ms: number): { date: number; time: number } {
+  const d = new Date(ms);
   // DOS time is local and has 2-second resolution, as `zip` writes it.
   const year = Math.min(Math.max(d.getFullYear(), 1980), 2107);
   return {
@@ -216,16 +247,21 @@ async function prepareSmall(path: string, level: number, pool: DeflatePool): Pro
  * files are streamed with a data descriptor, so memory stays bounded whatever the sizes. Zip64 records are
  * added only when counts, sizes or offsets need them.
  */
-export async function* writeZip(inputs: ZipInput[], level: number): AsyncGenerator<Buffer> {
+export async function* writeZip(root: string, inputs: ZipInput[], level: number): AsyncGenerator<Buffer> {
   const pool = new DeflatePool(level, ENGINES);
   try {
-    yield* entries(inputs, level, pool);
+    yield* entries(root, inputs, level, pool);
   } finally {
     pool.close();
   }
 }
 
-async function* entries(inputs: ZipInput[], level: number, pool: DeflatePool): AsyncGenerator<Buffer> {
+async function* entries(
+  root: string,
+  inputs: ZipInput[],
+  level: number,
+  pool: DeflatePool,
+): AsyncGenerator<Buffer> {
   const ahead = new Map<number, Promise<Prepared>>();
   let next = 0;
   let aheadBytes = 0;
@@ -233,7 +269,7 @@ async function* entries(inputs: ZipInput[], level: number, pool: DeflatePool): A
     while (next < inputs.length && next < from + AHEAD_FILES && aheadBytes < AHEAD_BYTES) {
       const input = inputs[next]!;
       if (input.kind === 'file' && input.size <= SMALL_FILE) {
-        const job = prepareSmall(input.path, level, pool);
+        const job = prepareSmall(join(root, input.name), level, pool);
         job.catch(() => {}); // reported when its turn comes
         ahead.set(next, job);
         aheadBytes += input.size;
@@ -242,7 +278,8 @@ async function* entries(inputs: ZipInput[], level: number, pool: DeflatePool): A
     }
   };
 
-  const centrals: Central[] = [];
+  const central = new ByteList();
+  let count = 0;
   let offset = 0;
   for (let i = 0; i < inputs.length; i++) {
     fill(i);
@@ -297,7 +334,7 @@ async function* entries(inputs: ZipInput[], level: number, pool: DeflatePool): A
       const h = localHeader(c, zip64);
       offset += h.length;
       yield h;
-      const raw = createReadStream(input.path, { highWaterMark: 256 * 1024 });
+      const raw = createReadStream(join(root, input.name), { highWaterMark: 256 * 1024 });
       let crc = 0;
       let size = 0;
       raw.on('data', (chunk) => {
@@ -326,23 +363,12 @@ async function* entries(inputs: ZipInput[], level: number, pool: DeflatePool): A
       offset += compressed + d.length;
       yield d;
     }
-    centrals.push(c);
+    // Packed right away: 20,000 small records as bytes weigh far less than as objects.
+    central.push(centralHeader(c));
+    count++;
   }
   const cdOffset = offset;
-  let cdSize = 0;
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  for (const c of centrals) {
-    const h = centralHeader(c);
-    cdSize += h.length;
-    batch.push(h);
-    batchBytes += h.length;
-    if (batchBytes > 256 * 1024) {
-      yield Buffer.concat(batch);
-      batch = [];
-      batchBytes = 0;
-    }
-  }
-  batch.push(endRecords(centrals.length, cdOffset, cdSize));
-  yield Buffer.concat(batch);
+  const cdSize = central.length;
+  for (const chunk of central.chunks()) yield chunk;
+  yield endRecords(count, cdOffset, cdSize);
 }
