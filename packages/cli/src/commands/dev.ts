@@ -24,6 +24,7 @@ import { type AnyPlugin, actionTypeId } from '@pipewright/core';
 import type { Command } from 'commander';
 import { type CommonOptions, humanLogger, type Io, withCommon } from '../common.js';
 import { CliError } from '../errors.js';
+import { loadLambdaHost } from '../lambda-host.js';
 import { loadPlugins } from '../load-plugins.js';
 import { applyExtensions, associate } from './extension.js';
 import { describeStack, startStack, untilSignal } from './local.js';
@@ -337,9 +338,11 @@ async function runAppConfig(
     lambdaEndpoint: stack.endpoints.lambda,
     functionName: 'pipewright',
   };
-  const { jsonSchema } = (await import(
-    /* the Lambda host's bundled plugin, resolved through the host */ await jsonSchemaModule()
-  )) as { jsonSchema: AnyPlugin };
+  // The json-schema plugin as the Lambda host bundles it.
+  const host = await loadLambdaHost();
+  const jsonSchema = host.module.bundledPlugins.find((p) => host.module.shortName(p) === 'json-schema');
+  if (!jsonSchema)
+    throw new CliError('the Lambda host does not bundle json-schema', 'rebuild the Lambda host');
   const [deployed] = await applyExtensions([jsonSchema], local, io);
   say(
     `✓ deployed extension ${deployed!.extension.name} to the local Lambda host (${deployed!.functionName})`,
@@ -460,15 +463,4 @@ async function currentProjectPlugins(io: Io): Promise<{ plugins: AnyPlugin[]; no
       note: `! the current project's plugin ${pkg.name} did not load (${(error as Error).message}); build it first`,
     };
   }
-}
-
-/** The json-schema plugin, from the Lambda host's dependencies (the CLI does not depend on it). */
-async function jsonSchemaModule(): Promise<string> {
-  const { createRequire } = await import('node:module');
-  const { pathToFileURL } = await import('node:url');
-  const { loadLambdaHost } = await import('../lambda-host.js');
-  const host = await loadLambdaHost();
-  return pathToFileURL(
-    createRequire(join(host.dir, 'package.json')).resolve('@pipewright/plugin-json-schema'),
-  ).href;
 }
