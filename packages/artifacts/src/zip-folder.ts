@@ -63,6 +63,8 @@ export interface ZipStream {
   stream: Readable;
   /** Files and symlinks in the zip (folders not counted). */
   files: number;
+  /** An upper bound of the zip's size if nothing compresses: content plus headers. */
+  estimatedBytes: number;
 }
 
 /**
@@ -100,5 +102,10 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
   }
   const stream = Readable.from(guarded(), { objectMode: false, highWaterMark: 1024 * 1024 });
   const files = items.filter((i) => i.kind !== 'dir').length;
-  return { stream, files };
+  let estimatedBytes = 22;
+  for (const item of items) {
+    estimatedBytes +=
+      2 * (Buffer.byteLength(item.name) + 70) + (item.kind === 'file' ? item.size * 1.001 + 5 : 0);
+  }
+  return { stream, files, estimatedBytes };
 }
