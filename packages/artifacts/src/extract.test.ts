@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
 import {
   bufferSource,
   fileSource,
@@ -68,6 +71,45 @@ describe('round trips', () => {
     expect(result.format).toBe('zip');
     expect(await snapshot(out)).toEqual(await snapshot(tree));
   });
+
+  it('extracts a zip made by yazl, streamed entries and all', async () => {
+    const zip = new yazl.ZipFile();
+    zip.addBuffer(Buffer.from('#!/bin/sh\n'), 'tools/run.sh', { mode: 0o100750 });
+    zip.addReadStream(Readable.from([randomBytes(3 * 1024 * 1024)]), 'data/big.txt', {
+      mode: 0o100640,
+    });
+    zip.addBuffer(Buffer.from('tools/run.sh'), 'run', { mode: 0o120777, compress: false });
+    zip.addEmptyDirectory('cache/', { mode: 0o040700 });
+    zip.end();
+    const out = dest();
+    const result = await extractStream(zip.outputStream as AsyncIterable<Buffer>, out, 'x');
+    expect(result).toMatchObject({ format: 'zip', files: 3, bytes: 3 * 1024 * 1024 + 10 });
+    const snap = await snapshot(out);
+    expect(snap['tools/run.sh']).toMatch(/^file 750 /);
+    expect(snap['data/big.txt']).toMatch(/^file 640 3145728 /);
+    expect(snap['run']).toBe('link -> tools/run.sh');
+    expect(snap['cache']).toBe('dir 700');
+  });
+
+  it('zips with zip64 records when an archive has more than 65,535 entries', async () => {
+    const many = join(work, 'many');
+    await fs.mkdir(many);
+    for (let i = 0; i < 66_000; i += 500) {
+      await Promise.all(
+        Array.from({ length: 500 }, (_, j) =>
+          fs.writeFile(join(many, `f${i + j}`), (i + j) % 7 === 0 ? 'x' : ''),
+        ),
+      );
+    }
+    const zipPath = join(work, 'many.zip');
+    const zip = await zipFolder(many, { compressionLevel: 1 });
+    await pipeline(zip.stream, (await fs.open(zipPath, 'w')).createWriteStream());
+    sh('unzip', ['-tqq', zipPath], work);
+    const out = dest();
+    const result = await extractStream(fileSource(zipPath), out, 'x');
+    expect(result.files).toBe(66_000);
+    expect(await fs.readFile(join(out, 'f70'), 'utf8')).toBe('x');
+  }, 120_000);
 
   it('extracts tar and tar.gz made by the system `tar`', async () => {
     for (const [flags, format] of [
