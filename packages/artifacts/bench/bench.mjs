@@ -93,28 +93,39 @@ try {
     `generated ${FILES} files, ${(TOTAL / 2 ** 20).toFixed(0)} MiB in ${(tGen / 1000).toFixed(1)} s`,
   );
 
+  // Each contender starts from the same state: dirty pages of the previous one flushed (`sync`, untimed),
+  // its output removed, and the order alternating between runs so neither always goes first.
+  const settle = () => run('sync', []);
+  const order = (r, steps) => (r % 2 === 0 ? steps : [...steps].reverse());
+
   // --- zip + upload ---
   const baseUp = [];
   const ourUp = [];
   let ourUpRss = 0;
   for (let r = 0; r < RUNS; r++) {
-    rmSync(zipPath, { force: true });
-    baseUp.push(
-      await timed(async () => {
-        await run('zip', ['-r', '-q', `-${LEVEL}`, '-y', zipPath, '.'], { cwd: tree });
-        await run('curl', [
-          ...curlAuth(),
-          '-H',
-          'x-amz-server-side-encryption: aws:kms',
-          '-T',
-          zipPath,
-          url('bench/baseline.zip'),
-        ]);
-      }),
-    );
-    const ours = await child(['upload', tree, bucket, 'bench/ours.zip']);
-    ourUp.push(ours.ms);
-    ourUpRss = Math.max(ourUpRss, ours.maxRssMiB);
+    for (const step of order(r, ['baseline', 'ours'])) {
+      await settle();
+      if (step === 'baseline') {
+        rmSync(zipPath, { force: true });
+        baseUp.push(
+          await timed(async () => {
+            await run('zip', ['-r', '-q', `-${LEVEL}`, '-y', zipPath, '.'], { cwd: tree });
+            await run('curl', [
+              ...curlAuth(),
+              '-H',
+              'x-amz-server-side-encryption: aws:kms',
+              '-T',
+              zipPath,
+              url('bench/baseline.zip'),
+            ]);
+          }),
+        );
+      } else {
+        const ours = await child(['upload', tree, bucket, 'bench/ours.zip']);
+        ourUp.push(ours.ms);
+        ourUpRss = Math.max(ourUpRss, ours.maxRssMiB);
+      }
+    }
   }
   const zipMiB = statSync(zipPath).size / 2 ** 20;
   rows.push({
@@ -133,40 +144,42 @@ try {
   const ourDown = [];
   let ourDownRss = 0;
   const hasBsdtar = spawnSync('bsdtar', ['--version']).status === 0;
+  const steps = hasBsdtar ? ['unzip', 'bsdtar', 'ours'] : ['unzip', 'ours'];
   for (let r = 0; r < RUNS; r++) {
-    const d1 = join(work, `unzip-${r}`);
-    const fetched = join(work, `fetched-${r}.zip`);
-    baseDown.push(
-      await timed(async () => {
-        await run('curl', [...curlAuth(), '-o', fetched, url('bench/baseline.zip')]);
-        await run('unzip', ['-q', '-o', fetched, '-d', d1]);
-      }),
-    );
-    rmSync(d1, { recursive: true, force: true });
-    rmSync(fetched, { force: true });
-    if (hasBsdtar) {
-      const d2 = join(work, `bsdtar-${r}`);
-      mkdirSync(d2);
-      bsdDown.push(
-        await timed(async () => {
-          await run('sh', [
-            '-c',
-            `curl "$@" | bsdtar -x -f - -C '${d2}'`,
-            'sh',
-            ...curlAuth(),
-            url('bench/baseline.zip'),
-          ]);
-        }),
-      );
-      rmSync(d2, { recursive: true, force: true });
+    for (const step of order(r, steps)) {
+      const dir = join(work, `${step}-${r}`);
+      await settle();
+      if (step === 'unzip') {
+        const fetched = join(work, `fetched-${r}.zip`);
+        baseDown.push(
+          await timed(async () => {
+            await run('curl', [...curlAuth(), '-o', fetched, url('bench/baseline.zip')]);
+            await run('unzip', ['-q', '-o', fetched, '-d', dir]);
+          }),
+        );
+        rmSync(fetched, { force: true });
+      } else if (step === 'bsdtar') {
+        mkdirSync(dir);
+        bsdDown.push(
+          await timed(() =>
+            run('sh', [
+              '-c',
+              `curl "$@" | bsdtar -x -f - -C '${dir}'`,
+              'sh',
+              ...curlAuth(),
+              url('bench/baseline.zip'),
+            ]),
+          ),
+        );
+      } else {
+        const ours = await child(['download', bucket, 'bench/baseline.zip', dir]);
+        if (ours.result.files !== FILES)
+          throw new Error(`extracted ${ours.result.files} files, expected ${FILES}`);
+        ourDown.push(ours.ms);
+        ourDownRss = Math.max(ourDownRss, ours.maxRssMiB);
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
-    const d3 = join(work, `ours-${r}`);
-    const ours = await child(['download', bucket, 'bench/baseline.zip', d3]);
-    if (ours.result.files !== FILES)
-      throw new Error(`extracted ${ours.result.files} files, expected ${FILES}`);
-    ourDown.push(ours.ms);
-    ourDownRss = Math.max(ourDownRss, ours.maxRssMiB);
-    rmSync(d3, { recursive: true, force: true });
   }
   const baseline = hasBsdtar ? Math.min(best(baseDown), best(bsdDown)) : best(baseDown);
   rows.unshift({

@@ -6,7 +6,13 @@ import { createArtifactClient, downloadArtifact, uploadArtifact } from '../dist/
 const [op, ...args] = process.argv.slice(2);
 const s3 = createArtifactClient(JSON.parse(process.env.PW_S3_CONFIG));
 const started = performance.now();
-if (process.env.PW_TRACE) setInterval(() => { const m = process.memoryUsage(); process.stderr.write(`${((performance.now() - started) / 1000).toFixed(1)}s rss ${(m.rss / 2 ** 20) | 0} heap ${(m.heapTotal / 2 ** 20) | 0} ext ${(m.external / 2 ** 20) | 0} ab ${(m.arrayBuffers / 2 ** 20) | 0}\n`); }, 250).unref();
+if (process.env.PW_TRACE)
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stderr.write(
+      `${((performance.now() - started) / 1000).toFixed(1)}s rss ${(m.rss / 2 ** 20) | 0} heap ${(m.heapTotal / 2 ** 20) | 0} ext ${(m.external / 2 ** 20) | 0} ab ${(m.arrayBuffers / 2 ** 20) | 0}\n`,
+    );
+  }, 250).unref();
 let result;
 if (op === 'download') {
   const [bucket, key, dest] = args;
@@ -17,7 +23,12 @@ if (op === 'download') {
     s3,
     src,
     { bucket, key },
-    { compressionLevel: Number(process.env.PW_LEVEL ?? 6), ...(process.env.PW_PART ? { partSize: Number(process.env.PW_PART), queueSize: Number(process.env.PW_QUEUE) } : {}) },
+    {
+      compressionLevel: Number(process.env.PW_LEVEL ?? 6),
+      ...(process.env.PW_PART
+        ? { partSize: Number(process.env.PW_PART), queueSize: Number(process.env.PW_QUEUE) }
+        : {}),
+    },
   );
 }
 const ms = performance.now() - started;

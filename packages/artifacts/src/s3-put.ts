@@ -110,6 +110,7 @@ export async function putStream(
   let partNumber = 0;
   try {
     for await (const chunk of source) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
       let at = 0;
       while (at < chunk.length) {
         const n = chunk.copy(current, filled, at);

@@ -193,6 +193,27 @@ describe('failures name the object or entry', () => {
     expect(e.message).toContain('"passwd" -> "/etc/passwd"');
   });
 
+  it('aborts an upload mid-way: no object is left behind', async () => {
+    const big = join(work, 'abort-src');
+    await fs.mkdir(big);
+    for (let i = 0; i < 6; i++) await fs.writeFile(join(big, `r${i}.bin`), randomBytes(4 * 1024 * 1024));
+    const controller = new AbortController();
+    stack.faults.set({ s3: { UploadPart: { latencyMs: 200 } } });
+    try {
+      const key = 'pipe/Build/aborted.zip';
+      const pending = uploadArtifact(admin, big, loc(key), { signal: controller.signal, queueSize: 2 });
+      setTimeout(() => controller.abort(), 100);
+      const e = await failure(pending);
+      expect(e.code).toBe('ABORTED');
+      const head = await admin
+        .send(new HeadObjectCommand({ Bucket: stack.artifactBucket, Key: key }))
+        .catch((error: unknown) => error as Error);
+      expect((head as Error).name).toBe('NotFound');
+    } finally {
+      stack.faults.clear();
+    }
+  });
+
   it('stops when the signal aborts', async () => {
     const controller = new AbortController();
     controller.abort();
