@@ -409,7 +409,8 @@ describe('StopPipelineExecution', () => {
 
 describe('job credentials', () => {
   it('expire, and GetJobDetails hands out fresh ones', async () => {
-    const s = await startLocalStack({ credentialsTtlMs: 100 });
+    // Margins generous enough for a loaded CI machine: the read with fresh credentials must finish in the TTL.
+    const s = await startLocalStack({ credentialsTtlMs: 1500 });
     try {
       const c = codepipeline(s);
       const demo = await startDemo(s, c);
@@ -425,7 +426,7 @@ describe('job credentials', () => {
           },
           maxAttempts: 1,
         }).send(new GetObjectCommand({ Bucket: input.bucketName, Key: input.objectKey }));
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 1600));
       await rejects(read(job.data!.artifactCredentials), 'ExpiredToken');
       const fresh = await c.send(new GetJobDetailsCommand({ jobId: job.id }));
       const got = await read(fresh.jobDetails!.data!.artifactCredentials);
@@ -439,7 +440,8 @@ describe('job credentials', () => {
 describe('job timeouts', () => {
   it('fails the action when no worker acknowledges, and when a claimed job stalls', async () => {
     const s = await startLocalStack({
-      jobTimeouts: { unacknowledgedMs: 150, inProgressMs: 150, redispatchMs: 60 },
+      // A claim must land within redispatchMs of the poll, even on a loaded machine.
+      jobTimeouts: { unacknowledgedMs: 1500, inProgressMs: 1000, redispatchMs: 500 },
     });
     try {
       const c = codepipeline(s);
