@@ -13,6 +13,8 @@ function corrupt(message: string, cause?: unknown): ArtifactError {
   );
 }
 
+const SMALL_FILE = 1024 * 1024;
+
 export interface TarExtractOptions {
   budget: Budget;
   signal?: AbortSignal | undefined;
@@ -85,6 +87,17 @@ export async function extractTar(
       case 'OldFile':
       case 'ContiguousFile':
         if (rel === '') throw corrupt('A file entry has an empty path');
+        if ((entry.size ?? 0) <= SMALL_FILE) {
+          // Small files are gathered (at most SMALL_FILE) and written with synchronous calls, as for zip.
+          const chunks: Buffer[] = [];
+          for await (const chunk of entry as AsyncIterable<Buffer>) {
+            budget.addBytes(chunk.length, rel);
+            if (opts.gzip) budget.checkRatio(budget.bytes, compressed, 'The tar.gz', rel);
+            chunks.push(chunk);
+          }
+          await writer.smallFile(rel, entry.mode, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+          return;
+        }
         await writer.file(rel, entry.mode, async (fh) => {
           for await (const chunk of entry as AsyncIterable<Buffer>) {
             budget.addBytes(chunk.length, rel);

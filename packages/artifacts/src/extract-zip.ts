@@ -1,4 +1,4 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { ArtifactError, abortError, describe } from './errors.js';
@@ -13,8 +13,8 @@ const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const MADE_BY_UNIX = 3;
 const MAX_LINK_TARGET = 4096;
-/** Files written at once: enough to keep the libuv pool busy on many small files, few enough to bound memory. */
-const CONCURRENCY = 4;
+/** Longest stretch of synchronous extraction work before yielding to the event loop. */
+const YIELD_MS = 10;
 
 interface Planned {
   entry: ZipEntry;
@@ -119,7 +119,7 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
     const links = new Map<string, string>();
     for (const item of items) {
       if (item.kind !== 'symlink') continue;
-      const data = await readSmall(reader, item);
+      const data = readSmall(reader, item);
       links.set(item.rel, data.toString('utf8'));
     }
     // With the whole directory known, links and paths through links are judged up front, whatever the order.
@@ -135,16 +135,19 @@ export async function extractZip(path: string, writer: TreeWriter, opts: Extract
       else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
     }
     const files = items.filter((item) => item.kind === 'file');
-    let next = 0;
-    const work = async () => {
-      const scratch: Scratch = { buffer: Buffer.alloc(0) };
-      while (next < files.length) {
-        if (signal?.aborted) throw abortError(signal);
-        const item = files[next++]!;
-        await writeEntry(reader, item, writer, budget, scratch);
+    // One file after the other, small ones with synchronous calls on this thread, like `unzip`: handing
+    // three tiny syscalls per file to libuv's pool costs more (thread wake-ups) than the syscalls. The loop
+    // yields every few milliseconds so the rest of the process (other jobs, heartbeats) keeps running.
+    const scratch: Scratch = { buffer: Buffer.alloc(0) };
+    let slice = performance.now();
+    for (const item of files) {
+      if (signal?.aborted) throw abortError(signal);
+      await writeEntry(reader, item, writer, budget, scratch);
+      if (performance.now() - slice > YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, work));
+    }
     await writer.finish();
   } finally {
     await fh.close();
@@ -177,17 +180,17 @@ class EntryReader {
   ) {}
 
   /** Offset of the entry's data, from its local header (whose extra field may differ from the central one). */
-  async dataStart(
+  dataStart(
     entry: ZipEntry,
     rel: string,
     prefetch = 0,
     scratch: Scratch = { buffer: Buffer.alloc(0) },
-  ): Promise<{ start: number; head: Buffer }> {
+  ): { start: number; head: Buffer } {
     // A guess: the local name and extra field usually match the central ones; read again when they do not.
     const want = LOCAL_HEADER + Buffer.byteLength(entry.name) + 64 + prefetch;
     if (scratch.buffer.length < want) scratch.buffer = Buffer.allocUnsafe(Math.max(want, 64 * 1024));
     const head = scratch.buffer;
-    const { bytesRead } = await this.fh.read(head, 0, want, entry.localHeaderOffset);
+    const bytesRead = readSync(this.fh.fd, head, 0, want, entry.localHeaderOffset);
     if (bytesRead < LOCAL_HEADER || head.readUInt32LE(0) !== 0x04034b50) {
       throw corrupt(`Entry "${rel}" has no local header where the directory says`, undefined, rel);
     }
@@ -199,15 +202,15 @@ class EntryReader {
   }
 
   /** The result may live in `scratch`: use it before the next read with the same scratch. */
-  async small(entry: ZipEntry, rel: string, scratch?: Scratch): Promise<Buffer> {
-    const { start, head } = await this.dataStart(entry, rel, entry.compressedSize, scratch);
+  small(entry: ZipEntry, rel: string, scratch?: Scratch): Buffer {
+    const { start, head } = this.dataStart(entry, rel, entry.compressedSize, scratch);
     const from = start - entry.localHeaderOffset;
     let raw: Buffer;
     if (from + entry.compressedSize <= head.length) {
       raw = head.subarray(from, from + entry.compressedSize);
     } else {
       raw = Buffer.allocUnsafe(entry.compressedSize);
-      const { bytesRead } = await this.fh.read(raw, 0, entry.compressedSize, start);
+      const bytesRead = readSync(this.fh.fd, raw, 0, entry.compressedSize, start);
       if (bytesRead !== entry.compressedSize) throw corrupt(`Entry "${rel}" is truncated`, undefined, rel);
     }
     if (entry.method === 0) return raw;
@@ -223,7 +226,7 @@ class EntryReader {
   }
 
   async stream(entry: ZipEntry, rel: string): Promise<AsyncIterable<Buffer>> {
-    const { start } = await this.dataStart(entry, rel);
+    const { start } = this.dataStart(entry, rel);
     const raw = createReadStream(this.path, {
       start,
       end: start + entry.compressedSize - 1,
@@ -237,12 +240,12 @@ class EntryReader {
 }
 
 /** Reads, inflates and checks (size and CRC-32) a small entry in memory. */
-async function readSmall(reader: EntryReader, item: Planned, scratch?: Scratch): Promise<Buffer> {
+function readSmall(reader: EntryReader, item: Planned, scratch?: Scratch): Buffer {
   const { entry, rel } = item;
   const data =
     entry.uncompressedSize === 0 && entry.compressedSize === 0
       ? Buffer.alloc(0)
-      : await reader.small(entry, rel, scratch);
+      : reader.small(entry, rel, scratch);
   if (data.length !== entry.uncompressedSize) {
     throw corrupt(
       `Entry "${rel}" has ${data.length} bytes, its header says ${entry.uncompressedSize}`,
@@ -264,11 +267,9 @@ async function writeEntry(
 ): Promise<void> {
   const { entry, rel } = item;
   if (entry.uncompressedSize <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) {
-    const data = await readSmall(reader, item, scratch);
+    const data = readSmall(reader, item, scratch);
     budget.addBytes(data.length, rel);
-    await writer.file(rel, item.mode, async (fh) => {
-      if (data.length > 0) await fh.write(data);
-    });
+    await writer.smallFile(rel, item.mode, data);
     return;
   }
   await writer.file(rel, item.mode, async (fh) => {

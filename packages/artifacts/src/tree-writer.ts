@@ -1,4 +1,4 @@
-import { constants, promises as fs } from 'node:fs';
+import { closeSync, constants, fchmodSync, promises as fs, openSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactError, describe } from './errors.js';
@@ -75,6 +75,42 @@ export class TreeWriter {
       if ((fileMode(mode) & UMASK) !== 0) await fh.chmod(fileMode(mode));
     } finally {
       await fh.close();
+    }
+    this.#files.add(rel);
+    this.files++;
+  }
+
+  /**
+   * A small regular file written with synchronous calls: open, write, close straight from this thread.
+   * Only the folder check is asynchronous (and cached). Same rules as file().
+   */
+  async smallFile(rel: string, mode: number | undefined, data: Buffer): Promise<void> {
+    this.#checkPath(rel);
+    this.#links.delete(rel);
+    if (this.#dirs.has(rel)) throw this.#conflict(rel);
+    await this.#ensureDir(parentOf(rel));
+    const abs = join(this.#root, rel);
+    const m = fileMode(mode);
+    let fd: number;
+    try {
+      fd = openSync(abs, CREATE_FLAGS, m);
+    } catch (error) {
+      if (code(error) !== 'EEXIST' && code(error) !== 'ELOOP') throw this.#io(rel, error);
+      await this.#replaceable(rel, abs);
+      try {
+        fd = openSync(abs, CREATE_FLAGS, m);
+      } catch (again) {
+        throw this.#io(rel, again);
+      }
+    }
+    try {
+      let at = 0;
+      while (at < data.length) at += writeSync(fd, data, at, data.length - at);
+      if ((m & UMASK) !== 0) fchmodSync(fd, m);
+    } catch (error) {
+      throw this.#io(rel, error);
+    } finally {
+      closeSync(fd);
     }
     this.#files.add(rel);
     this.files++;

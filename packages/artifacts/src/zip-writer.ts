@@ -1,4 +1,4 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, crc32, createDeflateRaw, type DeflateRaw } from 'node:zlib';
 
@@ -193,12 +193,22 @@ class DeflatePool {
     engine.on('data', onData);
     try {
       await new Promise<void>((resolve, reject) => {
-        engine.once('error', reject);
-        engine.write(input);
-        engine.flush(constants.Z_FINISH, () => {
+        const done = () => {
           engine.off('error', reject);
           resolve();
-        });
+        };
+        engine.once('error', reject);
+        const internal = engine as unknown as {
+          _processChunk?: (b: Buffer, flag: number, cb: () => void) => void;
+        };
+        // One pool job per file: _processChunk (kept by Node for compatibility) runs the input with Z_FINISH
+        // directly; write() + flush() would queue two. Fall back to the public pair if it ever goes away.
+        if (typeof internal._processChunk === 'function')
+          internal._processChunk.call(engine, input, constants.Z_FINISH, done);
+        else {
+          engine.write(input);
+          engine.flush(constants.Z_FINISH, done);
+        }
       });
       engine.reset();
       return Buffer.concat(chunks);
@@ -212,7 +222,7 @@ class DeflatePool {
     const engine = this.#idle.pop();
     if (engine) return Promise.resolve(engine);
     if (this.#all.length < this.size) {
-      const created = createDeflateRaw({ level: this.level });
+      const created = createDeflateRaw({ level: this.level, chunkSize: 64 * 1024 });
       this.#all.push(created);
       return Promise.resolve(created);
     }
@@ -230,8 +240,22 @@ class DeflatePool {
   }
 }
 
-async function prepareSmall(path: string, level: number, pool: DeflatePool): Promise<Prepared> {
-  const raw = await fs.readFile(path);
+async function prepareSmall(path: string, size: number, level: number, pool: DeflatePool): Promise<Prepared> {
+  // Read on this thread, synchronously: open, one read, close. Sending three tiny calls per file through
+  // libuv's pool costs more in thread wake-ups than the calls; the pool is kept for deflate, the real work.
+  const raw = Buffer.allocUnsafe(size);
+  const fd = openSync(path, 'r');
+  try {
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, raw, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    if (done !== size) throw new Error(`"${path}" shrank while it was being zipped`);
+  } finally {
+    closeSync(fd);
+  }
   const crc = crc32(raw);
   if (level > 0 && raw.length > 0) {
     const packed = await pool.deflate(raw);
@@ -269,7 +293,7 @@ async function* entries(
     while (next < inputs.length && next < from + AHEAD_FILES && aheadBytes < AHEAD_BYTES) {
       const input = inputs[next]!;
       if (input.kind === 'file' && input.size <= SMALL_FILE) {
-        const job = prepareSmall(join(root, input.name), level, pool);
+        const job = prepareSmall(join(root, input.name), input.size, level, pool);
         job.catch(() => {}); // reported when its turn comes
         ahead.set(next, job);
         aheadBytes += input.size;
