@@ -59,9 +59,8 @@ export class TreeWriter {
   /** A folder entry; its mode is applied at the end. */
   async dir(rel: string, mode?: number): Promise<void> {
     if (rel === '') return;
-    if (this.#links.delete(rel)) {
-      /* a later entry of another kind replaces a pending link, as tar would */
-    }
+    // A later entry of another kind replaces a pending (not yet created) link, as tar would.
+    this.#links.delete(rel);
     if (this.#files.has(rel)) throw this.#conflict(rel);
     await this.#ensureDir(rel);
     this.#dirModes.set(rel, dirMode(mode));
