@@ -18,7 +18,9 @@ import {
 import { extractStream } from './download.js';
 import { ArtifactError } from './errors.js';
 import type { ExtractLimits } from './limits.js';
+import { readZipDirectory } from './zip-directory.js';
 import { zipFolder } from './zip-folder.js';
+import { writeZip, type ZipInput } from './zip-writer.js';
 
 let work: string;
 let tree: string;
@@ -91,25 +93,33 @@ describe('round trips', () => {
     expect(snap['cache']).toBe('dir 700');
   });
 
-  it('zips with zip64 records when an archive has more than 65,535 entries', async () => {
-    const many = join(work, 'many');
-    await fs.mkdir(many);
-    for (let i = 0; i < 66_000; i += 500) {
-      await Promise.all(
-        Array.from({ length: 500 }, (_, j) =>
-          fs.writeFile(join(many, `f${i + j}`), (i + j) % 7 === 0 ? 'x' : ''),
-        ),
-      );
-    }
-    const zipPath = join(work, 'many.zip');
-    const zip = await zipFolder(many, { compressionLevel: 1 });
-    await pipeline(zip.stream, (await fs.open(zipPath, 'w')).createWriteStream());
+  it('writes and reads zip64 records when a zip has more than 65,535 entries', async () => {
+    // Folder entries need nothing on disk, so the count can pass 65,535 cheaply.
+    const inputs: ZipInput[] = Array.from({ length: 66_000 }, (_, i) => ({
+      kind: 'dir',
+      name: `d${i}`,
+      mode: 0o040755,
+      mtime: Date.now(),
+    }));
+    inputs.push({ kind: 'symlink', name: 'last', mode: 0o120777, mtime: Date.now(), target: 'd65999' });
+    const zipPath = join(work, 'zip64.zip');
+    await pipeline(
+      Readable.from(writeZip(work, inputs, 6)),
+      (await fs.open(zipPath, 'w')).createWriteStream(),
+    );
     sh('unzip', ['-tqq', zipPath], work);
-    const out = dest();
-    const result = await extractStream(fileSource(zipPath), out, 'x');
-    expect(result.files).toBe(66_000);
-    expect(await fs.readFile(join(out, 'f70'), 'utf8')).toBe('x');
-  }, 120_000);
+    const fh = await fs.open(zipPath, 'r');
+    try {
+      const { entries } = await readZipDirectory(fh, (await fh.stat()).size, 100_000);
+      expect(entries).toHaveLength(66_001);
+      expect(entries.at(-1)).toMatchObject({ name: 'last', uncompressedSize: 6 });
+    } finally {
+      await fh.close();
+    }
+    const e = await refused(await fs.readFile(zipPath), { maxEntries: 66_000 });
+    expect(e.code).toBe('LIMIT_EXCEEDED');
+    expect(e.message).toContain('66001 entries');
+  });
 
   it('extracts tar and tar.gz made by the system `tar`', async () => {
     for (const [flags, format] of [
@@ -284,6 +294,34 @@ describe('refuses bad tars', () => {
     ).catch((error: unknown) => error as ArtifactError);
     expect((through as ArtifactError).code).toBe('UNSAFE_SYMLINK');
     expect((through as ArtifactError).message).toContain('l/evil');
+  });
+
+  it('streams large tar entries and keeps their bytes', async () => {
+    const big = randomBytes(3 * 1024 * 1024 + 7);
+    const { out, result } = await extractBuffer(rawTar([{ name: 'big.bin', data: big, mode: 0o600 }], true));
+    expect(result).toMatchObject({ format: 'tar.gz', files: 1, bytes: big.length });
+    expect((await fs.readFile(join(out, 'big.bin'))).equals(big)).toBe(true);
+    expect((await fs.stat(join(out, 'big.bin'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('never writes through a symlink already in the destination', async () => {
+    const out = dest();
+    await fs.mkdir(out);
+    const outside = await tempDir();
+    await fs.symlink(outside, join(out, 'sub'));
+    const e = await extractStream(
+      bufferSource(rawZip([{ name: 'sub/evil.txt', data: 'x' }])),
+      out,
+      'a',
+    ).catch((error: unknown) => error as ArtifactError);
+    expect((e as ArtifactError).code).toBe('UNSAFE_SYMLINK');
+    expect((e as ArtifactError).message).toContain('sub');
+    expect(await fs.readdir(outside)).toEqual([]);
+    const e2 = await extractStream(bufferSource(rawZip([{ name: 'sub', data: 'x' }])), out, 'a').catch(
+      (error: unknown) => error as ArtifactError,
+    );
+    expect((e2 as ArtifactError).code).toBe('UNSAFE_SYMLINK');
+    await fs.rm(outside, { recursive: true });
   });
 
   it('hard link to something not extracted', async () => {
