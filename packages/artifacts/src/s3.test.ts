@@ -115,12 +115,29 @@ describe('upload and download through the local stack', () => {
     expect(up.bytes).toBeGreaterThan(16 * 1024 * 1024);
 
     stack.faults.set({ s3: { GetObject: { resetRate: 0.5 } } }, 7);
+    const resetsBefore = stack.faults.injected.reset;
     try {
       const out = dest();
       const down = await downloadArtifact(admin, loc(key), out);
       expect(down.bytes).toBe(16 * 1024 * 1024);
       expect(await snapshot(out)).toEqual(await snapshot(big));
-      expect(stack.faults.injected.reset).toBeGreaterThan(0);
+      expect(stack.faults.injected.reset).toBeGreaterThan(resetsBefore);
+    } finally {
+      stack.faults.clear();
+    }
+  });
+
+  it('resumes a tar.gz stream whose GETs are reset mid-body', async () => {
+    const data = randomBytes(6 * 1024 * 1024);
+    await put('pipe/Src/big.tgz', rawTar([{ name: 'big.bin', data }], true));
+    stack.faults.set({ s3: { GetObject: { resetRate: 0.5 } } }, 11);
+    const resetsBefore = stack.faults.injected.reset;
+    try {
+      const out = dest();
+      const down = await downloadArtifact(admin, loc('pipe/Src/big.tgz'), out);
+      expect(down).toMatchObject({ format: 'tar.gz', files: 1, bytes: data.length });
+      expect((await fs.readFile(join(out, 'big.bin'))).equals(data)).toBe(true);
+      expect(stack.faults.injected.reset).toBeGreaterThan(resetsBefore);
     } finally {
       stack.faults.clear();
     }
