@@ -1,4 +1,3 @@
-import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { ArtifactError } from './errors.js';
 
@@ -47,14 +46,16 @@ function corrupt(message: string): ArtifactError {
   );
 }
 
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw corrupt(`Unexpected end of file at byte ${position + done}`);
-    done += bytesRead;
-  }
+/** Random access to the archive: a file on disk, or ranged GETs on the S3 object. */
+export interface RandomAccess {
+  size: number;
+  /** Exactly `length` bytes from `position`. */
+  read(position: number, length: number): Promise<Buffer>;
+}
+
+async function readAt(access: RandomAccess, position: number, length: number): Promise<Buffer> {
+  const buffer = await access.read(position, length);
+  if (buffer.length !== length) throw corrupt(`Unexpected end of file at byte ${position + buffer.length}`);
   return buffer;
 }
 
@@ -68,11 +69,9 @@ function safeNumber(v: bigint, what: string): number {
  * per entry, which on 20,000 entries costs seconds and ~50 MiB of garbage.) Handles zip64, CP437 and UTF-8
  * names and Info-ZIP's Unicode path field; refuses multi-disk archives and anything inconsistent.
  */
-export async function readZipDirectory(
-  fh: FileHandle,
-  fileSize: number,
-  maxEntries: number,
-): Promise<ZipDirectory> {
+export async function readZipDirectory(access: RandomAccess, maxEntries: number): Promise<ZipDirectory> {
+  const fileSize = access.size;
+  const fh = access;
   if (fileSize < 22) throw corrupt(`The file is only ${fileSize} bytes, too short to be a zip`);
   const tailLength = Math.min(fileSize, 22 + U16);
   const tailStart = fileSize - tailLength;
@@ -116,7 +115,11 @@ export async function readZipDirectory(
   if (offset + size > end) throw corrupt('The central directory runs past the end of the file');
   if (size > MAX_DIRECTORY) throw corrupt(`The central directory is ${size} bytes, beyond ${MAX_DIRECTORY}`);
 
-  const cd = await readAt(fh, offset, size);
+  // The directory is often inside the tail already read: no second request then.
+  const cd =
+    offset >= tailStart
+      ? tail.subarray(offset - tailStart, offset - tailStart + size)
+      : await readAt(fh, offset, size);
   const entries: ZipEntry[] = [];
   let p = 0;
   while (entries.length < count) {
