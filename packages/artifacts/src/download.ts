@@ -17,7 +17,10 @@ export interface DownloadOptions {
   /** Overrides of the default extraction limits (4 GiB, 100,000 entries, ratio 200). */
   limits?: Partial<ExtractLimits>;
   signal?: AbortSignal;
-  /** Where a zip is spooled before extraction; defaults to the OS temp folder. */
+  /**
+   * Where a zip is spooled when its source cannot be read at random (not the case for S3, whose zips are
+   * extracted while they download). Defaults to the OS temp folder.
+   */
   tmpDir?: string;
 }
 
