@@ -202,6 +202,33 @@ describe('failures name the object or entry', () => {
     await expect(fs.access(join(out, '../../pw-slip.txt'))).rejects.toThrow();
   });
 
+  it('corrupt zips, escaping links and bombs from S3 fail with their codes, extracted while streaming', async () => {
+    const good = rawZip([{ name: 'a.txt', data: randomBytes(50_000), deflate: false }]);
+    const damaged = Buffer.from(good);
+    damaged.fill(0x21, 1000, 1100);
+    await put('pipe/Src/damaged.zip', damaged);
+    const e1 = await failure(downloadArtifact(admin, loc('pipe/Src/damaged.zip'), dest()));
+    expect(e1.code).toBe('CORRUPT_ARCHIVE');
+    expect(e1.message).toContain('a.txt');
+
+    await put('pipe/Src/truncated.zip', good.subarray(0, good.length - 10));
+    const e2 = await failure(downloadArtifact(admin, loc('pipe/Src/truncated.zip'), dest()));
+    expect(e2.code).toBe('CORRUPT_ARCHIVE');
+
+    await put('pipe/Src/link.zip', rawZip([{ name: 'etc', data: '../../etc', mode: 0o120777 }]));
+    const e3 = await failure(downloadArtifact(admin, loc('pipe/Src/link.zip'), dest()));
+    expect(e3.code).toBe('UNSAFE_SYMLINK');
+    expect(e3.message).toContain('"etc" -> "../../etc"');
+
+    await put(
+      'pipe/Src/bomb.zip',
+      rawZip([{ name: 'zeros', data: Buffer.alloc(32 * 1024 * 1024), deflate: true }]),
+    );
+    const e4 = await failure(downloadArtifact(admin, loc('pipe/Src/bomb.zip'), dest()));
+    expect(e4.code).toBe('LIMIT_EXCEEDED');
+    expect(e4.message).toContain('zeros');
+  });
+
   it('refuses to upload a folder whose symlink escapes it', async () => {
     const bad = join(work, 'bad-out');
     await fs.mkdir(bad);
