@@ -1,18 +1,12 @@
 // One measured operation in its own process, so its peak RSS (maxRSS) is the extraction's or upload's alone.
 // Usage: node child.mjs download <bucket> <key> <destDir> | upload <srcDir> <bucket> <key>
 // Reads the S3 client configuration from PW_S3_CONFIG (JSON) and prints {ms, maxRssMiB, result}.
+// PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism.
 import { createArtifactClient, downloadArtifact, uploadArtifact } from '../dist/index.js';
 
 const [op, ...args] = process.argv.slice(2);
 const s3 = createArtifactClient(JSON.parse(process.env.PW_S3_CONFIG));
 const started = performance.now();
-if (process.env.PW_TRACE)
-  setInterval(() => {
-    const m = process.memoryUsage();
-    process.stderr.write(
-      `${((performance.now() - started) / 1000).toFixed(1)}s rss ${(m.rss / 2 ** 20) | 0} heap ${(m.heapTotal / 2 ** 20) | 0} ext ${(m.external / 2 ** 20) | 0} ab ${(m.arrayBuffers / 2 ** 20) | 0}\n`,
-    );
-  }, 250).unref();
 let result;
 if (op === 'download') {
   const [bucket, key, dest] = args;
@@ -25,9 +19,8 @@ if (op === 'download') {
     { bucket, key },
     {
       compressionLevel: Number(process.env.PW_LEVEL ?? 6),
-      ...(process.env.PW_PART
-        ? { partSize: Number(process.env.PW_PART), queueSize: Number(process.env.PW_QUEUE) }
-        : {}),
+      ...(process.env.PW_PART ? { partSize: Number(process.env.PW_PART) } : {}),
+      ...(process.env.PW_QUEUE ? { queueSize: Number(process.env.PW_QUEUE) } : {}),
     },
   );
 }
