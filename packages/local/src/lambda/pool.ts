@@ -253,6 +253,9 @@ function killRunner(runner: Runner): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
+    // Idle runners are unref'd; without a ref an awaited stop would let the event loop end before the exit
+    // event arrives (Node then quits with "unsettled top-level await").
+    child.ref();
     child.kill('SIGKILL');
   });
 }
