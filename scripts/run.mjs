@@ -61,7 +61,21 @@ const tasks = {
     ['pnpm', ['--silent', '--filter', '@pipewright/cli', 'run', 'dev', ...process.argv.slice(3)]],
   ],
   test: [
-    ['pnpm', ['turbo', 'run', 'build', 'typecheck', 'test', 'check:pkg', '--output-logs=new-only']],
+    // Two at a time on purpose: the end-to-end suites start servers and worker processes, and running
+    // all of them at once on a small machine turns timing margins into flakes.
+    [
+      'pnpm',
+      [
+        'turbo',
+        'run',
+        'build',
+        'typecheck',
+        'test',
+        'check:pkg',
+        '--concurrency=2',
+        '--output-logs=new-only',
+      ],
+    ],
     ['pnpm', ['biome', 'check', '.']],
   ],
   bench: [['pnpm', ['turbo', 'run', 'bench', '--concurrency=1']]],

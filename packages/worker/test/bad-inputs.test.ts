@@ -165,7 +165,9 @@ describe('bad inputs fail their job with a clear message while the worker keeps 
     const opts = h.workerOptions({
       plugins: [shellBuild, faulty],
       concurrency: 8,
-      jobTimeoutMs: 1500,
+      // Long enough for a loaded CI machine to fetch and reject every bad artifact; the hanging plugin
+      // still meets it.
+      jobTimeoutMs: 6000,
       abortGraceMs: 200,
     });
     const worker = createWorker(opts);
