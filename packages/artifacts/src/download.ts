@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, promises as fs, openSync, writeSync } from 'node:fs';
+import { closeSync, promises as fs, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -11,15 +11,14 @@ import type { S3Location } from './location.js';
 import { s3Body } from './s3-body.js';
 import { normalizeEntryPath } from './safe-path.js';
 import { TreeWriter } from './tree-writer.js';
-import type { RandomAccess } from './zip-directory.js';
 
 export interface DownloadOptions {
   /** Overrides of the default extraction limits (4 GiB, 100,000 entries, ratio 200). */
   limits?: Partial<ExtractLimits>;
   signal?: AbortSignal;
   /**
-   * Where a zip is spooled when its source cannot be read at random (not the case for S3, whose zips are
-   * extracted while they download). Defaults to the OS temp folder.
+   * Where a zip is spooled before extraction (a private folder inside it, removed afterwards): pass the
+   * job's temp folder. Defaults to the OS temp folder.
    */
   tmpDir?: string;
 }
@@ -68,23 +67,9 @@ export async function downloadArtifact(
   opts: DownloadOptions = {},
 ): Promise<DownloadResult> {
   if (opts.signal?.aborted) throw abortError(opts.signal);
-  const meta: { size?: number; etag?: string } = {};
-  const source = s3Body(s3, location, { signal: opts.signal, meta });
-  // A zip's directory is read with ranged GETs of the same object version, while the main GET waits.
-  const access = (): RandomAccess => ({
-    size: meta.size ?? 0,
-    read: async (position, length) => {
-      if (length === 0) return Buffer.alloc(0);
-      const range = { start: position, end: position + length - 1 };
-      const chunks: Buffer[] = [];
-      for await (const chunk of s3Body(s3, location, { signal: opts.signal, range, etag: meta.etag })) {
-        chunks.push(chunk);
-      }
-      return Buffer.concat(chunks);
-    },
-  });
+  const source = s3Body(s3, location, opts.signal);
   try {
-    return await extractStream(source, destDir, posix.basename(location.key), opts, access);
+    return await extractStream(source, destDir, posix.basename(location.key), opts);
   } finally {
     await source.return(undefined);
   }
@@ -99,7 +84,6 @@ export async function extractStream(
   destDir: string,
   fileName: string,
   opts: DownloadOptions = {},
-  access?: () => RandomAccess,
 ): Promise<DownloadResult> {
   const budget = new Budget(resolveLimits(opts.limits));
   const { signal } = opts;
@@ -108,9 +92,7 @@ export async function extractStream(
   const format = detectFormat(head);
   const writer = new TreeWriter(destDir);
   await writer.init();
-  if (format === 'zip' && access) {
-    await extractZip(rest, access(), writer, { budget, signal });
-  } else if (format === 'zip') {
+  if (format === 'zip') {
     await spoolAndExtractZip(rest, writer, budget, opts);
   } else if (format === 'tar' || format === 'tar.gz') {
     await extractTar(rest, writer, { budget, signal, gzip: format === 'tar.gz' });
@@ -129,8 +111,9 @@ export async function extractStream(
 }
 
 /**
- * A zip's central directory sits at its end and is the only place holding permissions and symlink flags;
- * a source without random access is spooled to a private temp file (streamed, never in memory) first.
+ * A zip's central directory sits at its end and is the only place holding permissions and symlink flags,
+ * so the download is streamed (never held in memory) into a private temp file and read back at random by
+ * yauzl, the way `unzip` works. The temp folder is removed whatever happens.
  */
 async function spoolAndExtractZip(
   rest: AsyncIterable<Buffer>,
@@ -163,30 +146,7 @@ async function spoolAndExtractZip(
     } finally {
       closeSync(fd);
     }
-    const fh = await fs.open(path, 'r');
-    try {
-      const access: RandomAccess = {
-        size: (await fh.stat()).size,
-        read: async (position, length) => {
-          const buffer = Buffer.allocUnsafe(length);
-          let done = 0;
-          while (done < length) {
-            const { bytesRead } = await fh.read(buffer, done, length - done, position + done);
-            if (bytesRead === 0) break;
-            done += bytesRead;
-          }
-          return buffer.subarray(0, done);
-        },
-      };
-      const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
-      try {
-        await extractZip(stream, access, writer, { budget, signal: opts.signal });
-      } finally {
-        stream.destroy();
-      }
-    } finally {
-      await fh.close();
-    }
+    await extractZip(path, writer, { budget, signal: opts.signal });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,11 @@
+import { close, closeSync, fstatSync, openSync, read } from 'node:fs';
 import { Readable } from 'node:stream';
-import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
+import yauzl from 'yauzl';
 import { ArtifactError, abortError, describe } from './errors.js';
-import type { Budget } from './limits.js';
-import { normalizeEntryPath, symlinkAncestor, throughSymlinkError } from './safe-path.js';
+import { type Budget, RATIO_GRACE_BYTES } from './limits.js';
+import { assertSafeLink, normalizeEntryPath, symlinkAncestor, throughSymlinkError } from './safe-path.js';
 import type { TreeWriter } from './tree-writer.js';
-import { type RandomAccess, readZipDirectory, type ZipEntry } from './zip-directory.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -12,15 +13,13 @@ const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const MADE_BY_UNIX = 3;
 const MAX_LINK_TARGET = 4096;
-const LOCAL_HEADER = 30;
-const LOCAL_SIGNATURE = 0x04034b50;
-/** Entries up to this size are gathered in memory and inflated and written in one go. */
+/** Files written at once: enough to keep the libuv pool busy on many small files, few enough to bound memory. */
+const CONCURRENCY = 8;
+/** Entries up to this size are gathered in memory and written with synchronous calls (see TreeWriter). */
 const SMALL_ENTRY = 1024 * 1024;
-/** Longest stretch of synchronous extraction work before yielding to the event loop. */
-const YIELD_MS = 10;
 
 interface Planned {
-  entry: ZipEntry;
+  entry: yauzl.Entry;
   rel: string;
   kind: 'file' | 'dir' | 'symlink';
   mode: number | undefined;
@@ -35,14 +34,143 @@ function corrupt(message: string, cause?: unknown, entry?: string): ArtifactErro
   );
 }
 
-function plan(entry: ZipEntry): Planned {
-  const name = entry.name;
+/** Bytes read at once for yauzl's small reads (directory records, local headers). */
+const READ_BLOCK = 256 * 1024;
+
+/**
+ * yauzl's documented extension point for its input (`fromRandomAccessReader`) over the spooled file. Its
+ * own fd reader opens a read stream for every 46-byte directory record, which on 20,000 entries costs
+ * seconds; here those small reads are served from one cached block, and entry data streams straight from
+ * the file. yauzl still does all the parsing.
+ */
+class SpoolReader extends yauzl.RandomAccessReader {
+  #block = Buffer.alloc(0);
+  #blockAt = -1;
+
+  constructor(readonly fd: number) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    // Positional reads on the shared fd (an fs.ReadStream would close it when yauzl destroys the stream).
+    const fd = this.fd;
+    let position = start;
+    return new Readable({
+      highWaterMark: READ_BLOCK,
+      read(size) {
+        const length = Math.min(size, end - position);
+        if (length <= 0) {
+          this.push(null);
+          return;
+        }
+        const chunk = Buffer.allocUnsafe(length);
+        read(fd, chunk, 0, length, position, (error, bytesRead) => {
+          if (error) return this.destroy(error);
+          if (bytesRead === 0) return this.push(null);
+          position += bytesRead;
+          this.push(chunk.subarray(0, bytesRead));
+        });
+      },
+    });
+  }
+
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (error: Error | null, bytesRead?: number) => void,
+  ): void {
+    const copy = () => {
+      const at = position - this.#blockAt;
+      const n = this.#block.copy(buffer, offset, at, at + length);
+      callback(null, n);
+    };
+    if (
+      this.#blockAt >= 0 &&
+      position >= this.#blockAt &&
+      position + length <= this.#blockAt + this.#block.length
+    ) {
+      process.nextTick(copy);
+      return;
+    }
+    const block = Buffer.allocUnsafe(Math.max(length, READ_BLOCK));
+    read(this.fd, block, 0, block.length, position, (error, bytesRead) => {
+      if (error) return callback(error);
+      this.#block = block.subarray(0, bytesRead);
+      this.#blockAt = position;
+      copy();
+    });
+  }
+
+  override close(callback: (error: Error | null) => void): void {
+    close(this.fd, callback);
+  }
+}
+
+async function open(path: string): Promise<yauzl.ZipFile> {
+  let fd: number;
+  let size: number;
+  try {
+    fd = openSync(path, 'r');
+    size = fstatSync(fd).size;
+  } catch (error) {
+    throw new ArtifactError('LOCAL_IO', `Cannot read the spooled zip: ${describe(error)}`, { cause: error });
+  }
+  try {
+    // The central directory is authoritative: yauzl reads it first and opens each entry at the offset it
+    // gives. decodeStrings: false so that names reach our own checks (safe-path.ts, which refuse rather
+    // than strip and name the entry) instead of yauzl's terse errors; strictFileNames only applies to
+    // decoded names, so it stays off and getFileNameLowLevel below turns a backslash into `/` before the checks.
+    // validateEntrySizes makes an entry that inflates to more or fewer bytes than declared an error.
+    return await yauzl.fromRandomAccessReaderPromise(new SpoolReader(fd), size, {
+      lazyEntries: true,
+      autoClose: false,
+      decodeStrings: false,
+      validateEntrySizes: true,
+      strictFileNames: false,
+    });
+  } catch (error) {
+    closeSync(fd);
+    throw corrupt('Cannot read the zip directory', error);
+  }
+}
+
+/** Reads the whole central directory; it, not the local headers, is authoritative for names and modes. */
+function readDirectory(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: yauzl.Entry[] = [];
+    zip.on('entry', (entry: yauzl.Entry) => {
+      entries.push(entry);
+      zip.readEntry();
+    });
+    zip.on('end', () => resolve(entries));
+    zip.on('error', (error) => reject(corrupt('Cannot read the zip directory', error)));
+    zip.readEntry();
+  });
+}
+
+function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (error, stream) =>
+      error ? reject(corrupt(`Cannot read entry "${rel}"`, error, rel)) : resolve(stream),
+    );
+  });
+}
+
+function plan(entry: yauzl.Entry): Planned {
+  const name = yauzl.getFileNameLowLevel(
+    entry.generalPurposeBitFlag,
+    entry.fileNameRaw,
+    entry.extraFields,
+    false,
+  );
   const rel = normalizeEntryPath(name);
-  const unix = entry.versionMadeBy >> 8 === MADE_BY_UNIX ? entry.externalAttributes >>> 16 : 0;
+  const unix = entry.versionMadeBy >> 8 === MADE_BY_UNIX ? entry.externalFileAttributes >>> 16 : 0;
   const type = unix & S_IFMT;
   const mode = unix === 0 ? undefined : unix & 0o7777;
   if (type === S_IFLNK) return { entry, rel, kind: 'symlink', mode };
-  if (type === S_IFDIR || name.endsWith('/') || (entry.externalAttributes & 0x10) !== 0) {
+  if (type === S_IFDIR || name.endsWith('/') || (entry.externalFileAttributes & 0x10) !== 0) {
     return { entry, rel, kind: 'dir', mode };
   }
   if (type !== 0 && type !== S_IFREG) {
@@ -56,250 +184,153 @@ function plan(entry: ZipEntry): Planned {
   return { entry, rel, kind: 'file', mode };
 }
 
-/**
- * Sequential reads over a byte stream: skip to an offset, read a few bytes, or hand out the next n bytes
- * as they arrive. Only the chunk in hand is held.
- */
-class ByteStream {
-  position = 0;
-  #chunk: Buffer = Buffer.alloc(0);
-  readonly #source: AsyncIterator<Buffer>;
-
-  constructor(source: AsyncIterable<Buffer>) {
-    this.#source = source[Symbol.asyncIterator]();
-  }
-
-  async #more(): Promise<void> {
-    const next = await this.#source.next();
-    if (next.done) throw corrupt(`The zip ends early, at byte ${this.position}`);
-    this.#chunk = next.value;
-  }
-
-  async skip(n: number): Promise<void> {
-    while (n > 0) {
-      if (this.#chunk.length === 0) await this.#more();
-      const k = Math.min(n, this.#chunk.length);
-      this.#chunk = this.#chunk.subarray(k);
-      this.position += k;
-      n -= k;
-    }
-  }
-
-  /** Exactly n bytes; into `into` when it is large enough (reused between entries). */
-  async read(n: number, into?: Buffer): Promise<Buffer> {
-    if (this.#chunk.length === 0 && n > 0) await this.#more();
-    if (this.#chunk.length >= n) {
-      const out = this.#chunk.subarray(0, n);
-      this.#chunk = this.#chunk.subarray(n);
-      this.position += n;
-      return out;
-    }
-    const out = into && into.length >= n ? into.subarray(0, n) : Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      if (this.#chunk.length === 0) await this.#more();
-      const k = this.#chunk.copy(out, at, 0, Math.min(this.#chunk.length, n - at));
-      this.#chunk = this.#chunk.subarray(k);
-      this.position += k;
-      at += k;
-    }
-    return out;
-  }
-
-  async *take(n: number): AsyncGenerator<Buffer> {
-    while (n > 0) {
-      if (this.#chunk.length === 0) await this.#more();
-      const k = Math.min(n, this.#chunk.length);
-      const out = this.#chunk.subarray(0, k);
-      this.#chunk = this.#chunk.subarray(k);
-      this.position += k;
-      n -= k;
-      yield out;
-    }
-  }
-}
-
 export interface ExtractOptions {
   budget: Budget;
   signal?: AbortSignal | undefined;
 }
 
-/**
- * Extracts a zip. The central directory (the only place holding permissions and symlink flags) is read
- * first through `access`, for S3 a ranged GET of the object's tail, and every name, kind, size and ratio
- * is checked before a byte is written. Then the entries are extracted in file order from `source`, the
- * object streamed from its first byte, so extraction runs while the download is still arriving; nothing is
- * spooled to disk. Small entries are inflated in one call and written with synchronous calls (like
- * `unzip`; a trip through libuv's pool per tiny syscall costs more than the syscall); large ones stream.
- */
-export async function extractZip(
-  source: AsyncIterable<Buffer>,
-  access: RandomAccess,
-  writer: TreeWriter,
-  opts: ExtractOptions,
-): Promise<void> {
+/** Extracts a zip file on disk into the writer's root, checking everything declared before writing. */
+export async function extractZip(path: string, writer: TreeWriter, opts: ExtractOptions): Promise<void> {
   const { budget, signal } = opts;
-  const { entries, dataEnd } = await readZipDirectory(access, budget.limits.maxEntries);
-
-  // Pass 1: validate every declared name, kind and size before anything touches the disk.
-  const byPath = new Map<string, Planned>();
-  let declared = 0;
-  for (const entry of entries) {
-    const item = plan(entry);
-    budget.addEntry(item.rel || '/');
-    if ((entry.flags & 1) !== 0) {
+  const zip = await open(path);
+  try {
+    if (zip.entryCount > budget.limits.maxEntries) {
       throw new ArtifactError(
-        'UNSUPPORTED_ENTRY',
-        `Entry "${item.rel}" is encrypted; pipewright cannot read it.`,
-        {
-          entry: item.rel,
-        },
+        'LIMIT_EXCEEDED',
+        `The zip declares ${zip.entryCount} entries, more entries than limits.maxEntries ` +
+          `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
       );
     }
-    if (entry.method !== 0 && entry.method !== 8) {
-      throw new ArtifactError(
-        'UNSUPPORTED_ENTRY',
-        `Entry "${item.rel}" uses compression method ${entry.method}; only stored and deflate are ` +
-          'supported. Rebuild the artifact with a standard zip tool.',
-        { entry: item.rel },
-      );
-    }
-    if (entry.method === 0 && entry.compressedSize !== entry.uncompressedSize) {
-      throw corrupt(`Stored entry "${item.rel}" has different sizes in its header`, undefined, item.rel);
-    }
-    declared += entry.uncompressedSize;
-    if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
-    budget.checkRatio(entry.uncompressedSize, entry.compressedSize, `Entry "${item.rel}"`, item.rel);
-    if (item.kind === 'symlink' && entry.uncompressedSize > MAX_LINK_TARGET) {
-      throw corrupt(`Symlink "${item.rel}" has a ${entry.uncompressedSize}-byte target`, undefined, item.rel);
-    }
-    if (item.rel === '') continue;
-    // A later duplicate replaces an earlier one, as `unzip -o` would.
-    byPath.delete(item.rel);
-    byPath.set(item.rel, item);
-  }
-  budget.checkRatio(declared, access.size, 'The zip');
+    const entries = await readDirectory(zip);
 
-  const items = [...byPath.values()];
-  // Paths through links are judged up front from the directory; link targets once they are read (finish()).
-  const linkPaths = new Set(items.filter((i) => i.kind === 'symlink').map((i) => i.rel));
-  for (const item of items) {
-    const through = symlinkAncestor(item.rel, linkPaths);
-    if (through !== undefined) throw throughSymlinkError(item.rel, through);
-  }
-  for (const item of items) if (item.kind === 'dir') await writer.dir(item.rel, item.mode);
-
-  const data = items
-    .filter((item) => item.kind !== 'dir')
-    .sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset);
-  const stream = new ByteStream(source);
-  const scratch = { buffer: Buffer.alloc(64 * 1024) };
-  let slice = performance.now();
-  for (const item of data) {
-    if (signal?.aborted) throw abortError(signal);
-    const { entry, rel } = item;
-    const gap = entry.localHeaderOffset - stream.position;
-    // Entries sharing bytes are how "overlapping" zip bombs multiply a small kernel; refuse them.
-    if (gap < 0) throw corrupt(`Entry "${rel}" overlaps the entry before it`, undefined, rel);
-    await stream.skip(gap);
-    const header = await stream.read(LOCAL_HEADER);
-    if (header.readUInt32LE(0) !== LOCAL_SIGNATURE) {
-      throw corrupt(`Entry "${rel}" has no local header where the directory says`, undefined, rel);
-    }
-    await stream.skip(header.readUInt16LE(26) + header.readUInt16LE(28));
-    if (stream.position + entry.compressedSize > dataEnd) {
-      throw corrupt(`Entry "${rel}" runs past the end of the zip data`, undefined, rel);
-    }
-    if (entry.uncompressedSize <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) {
-      if (scratch.buffer.length < entry.compressedSize)
-        scratch.buffer = Buffer.allocUnsafe(entry.compressedSize);
-      const content = inflateSmall(item, await stream.read(entry.compressedSize, scratch.buffer));
-      if (item.kind === 'symlink') {
-        writer.symlink(rel, content.toString('utf8'));
-      } else {
-        budget.addBytes(content.length, rel);
-        await writer.smallFile(rel, item.mode, content);
+    // Pass 1: validate every declared name, kind and size before anything touches the disk.
+    const byPath = new Map<string, Planned>();
+    let declared = 0;
+    for (const entry of entries) {
+      const item = plan(entry);
+      budget.addEntry(item.rel || '/');
+      if (item.entry.isEncrypted()) {
+        throw new ArtifactError(
+          'UNSUPPORTED_ENTRY',
+          `Entry "${item.rel}" is encrypted; pipewright cannot read it.`,
+          {
+            entry: item.rel,
+          },
+        );
       }
-    } else {
-      await writeLarge(stream, item, writer, budget);
+      if (!item.entry.canDecodeFileData()) {
+        throw new ArtifactError(
+          'UNSUPPORTED_ENTRY',
+          `Entry "${item.rel}" uses compression method ${item.entry.compressionMethod}; only stored and ` +
+            'deflate are supported. Rebuild the artifact with a standard zip tool.',
+          { entry: item.rel },
+        );
+      }
+      declared += entry.uncompressedSize;
+      if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
+      budget.checkRatio(entry.uncompressedSize, entry.compressedSize, `Entry "${item.rel}"`, item.rel);
+      if (item.kind === 'symlink' && entry.uncompressedSize > MAX_LINK_TARGET) {
+        throw corrupt(
+          `Symlink "${item.rel}" has a ${entry.uncompressedSize}-byte target`,
+          undefined,
+          item.rel,
+        );
+      }
+      if (item.rel === '') continue;
+      // A later duplicate replaces an earlier one, as `unzip -o` would; planning dedupes so writes never race.
+      byPath.delete(item.rel);
+      byPath.set(item.rel, item);
     }
-    if (performance.now() - slice > YIELD_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      slice = performance.now();
+    budget.checkRatio(declared, zip.fileSize, 'The zip');
+
+    const items = [...byPath.values()];
+    const links = new Map<string, string>();
+    for (const item of items) {
+      if (item.kind !== 'symlink') continue;
+      const stream = await openEntry(zip, item.entry, item.rel);
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+      } catch (error) {
+        throw corrupt(`Symlink "${item.rel}" is damaged`, error, item.rel);
+      }
+      const target = Buffer.concat(chunks);
+      if (crc32(target) !== item.entry.crc32) {
+        throw corrupt(`Symlink "${item.rel}" fails its CRC-32 check`, undefined, item.rel);
+      }
+      links.set(item.rel, target.toString('utf8'));
     }
+    // With the whole directory known, links and paths through links are judged up front, whatever the order.
+    for (const item of items) {
+      const through = symlinkAncestor(item.rel, links);
+      if (through !== undefined) throw throughSymlinkError(item.rel, through);
+    }
+    for (const [rel, target] of links) assertSafeLink(rel, target, links);
+
+    // Pass 2: folders, then files (several at once), then links and folder modes (writer.finish).
+    for (const item of items) {
+      if (item.kind === 'dir') await writer.dir(item.rel, item.mode);
+      else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
+    }
+    const files = items.filter((item) => item.kind === 'file');
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const work = async () => {
+      // The first failure stops every worker, and all of them settle before the zip (and its fd) is closed.
+      while (failure === undefined && next < files.length) {
+        const item = files[next++]!;
+        try {
+          if (signal?.aborted) throw abortError(signal);
+          await writeEntry(zip, item, writer, budget);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, work));
+    if (failure !== undefined) throw failure.error;
+    await writer.finish();
+  } finally {
+    zip.close();
   }
-  await writer.finish();
 }
 
-/** Inflates (or takes) a small entry and checks its size and CRC-32. */
-function inflateSmall(item: Planned, raw: Buffer): Buffer {
-  const { entry, rel } = item;
-  let data = raw;
-  if (entry.method === 8 && !(entry.uncompressedSize === 0 && raw.length === 0)) {
-    try {
-      // maxOutputLength makes a size-lying entry fail here instead of allocating what it claims not to need.
-      data = inflateRawSync(raw, { maxOutputLength: Math.max(entry.uncompressedSize, 1) });
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw corrupt(`Entry "${rel}" inflates past its declared size`, undefined, rel);
-      }
-      throw corrupt(`Entry "${rel}" is damaged`, error, rel);
-    }
-  }
-  if (data.length !== entry.uncompressedSize) {
-    throw corrupt(
-      `Entry "${rel}" has ${data.length} bytes, its header says ${entry.uncompressedSize}`,
-      undefined,
-      rel,
-    );
-  }
-  // The CRC is what catches a flipped bit in a stored entry, or a damaged one that still inflates.
-  if (crc32(data) !== entry.crc32) throw corrupt(`Entry "${rel}" fails its CRC-32 check`, undefined, rel);
-  return data;
-}
-
-async function writeLarge(
-  stream: ByteStream,
+async function writeEntry(
+  zip: yauzl.ZipFile,
   item: Planned,
   writer: TreeWriter,
   budget: Budget,
 ): Promise<void> {
   const { entry, rel } = item;
-  if (item.kind === 'symlink') throw corrupt(`Symlink "${rel}" is too large`, undefined, rel);
-  const raw = Readable.from(stream.take(entry.compressedSize), { objectMode: false });
-  let output: AsyncIterable<Buffer> = raw;
-  let inflate: ReturnType<typeof createInflateRaw> | undefined;
-  if (entry.method === 8) {
-    inflate = createInflateRaw({ chunkSize: 256 * 1024 });
-    raw.on('error', (error) => inflate!.destroy(error));
-    output = raw.pipe(inflate);
+  if (entry.uncompressedSize === 0 && entry.compressedSize === 0) {
+    await writer.smallFile(rel, item.mode, Buffer.alloc(0));
+    return;
   }
-  await writer.file(rel, item.mode, async (fh) => {
-    let written = 0;
-    let crc = 0;
+  const stream = await openEntry(zip, entry, rel);
+  const small = entry.uncompressedSize <= SMALL_ENTRY;
+  const chunks: Buffer[] = [];
+  let written = 0;
+  let crc = 0;
+  const take = async (chunk: Buffer, write?: (chunk: Buffer) => Promise<unknown>) => {
+    written += chunk.length;
+    // Count what inflating really produces: the declared sizes were checked, this catches a liar early
+    // (yauzl's validateEntrySizes would only say so at the end of the entry).
+    budget.addBytes(chunk.length, rel);
+    if (written > entry.uncompressedSize) {
+      throw corrupt(`Entry "${rel}" inflates past its declared size`, undefined, rel);
+    }
+    if (written > RATIO_GRACE_BYTES) budget.checkRatio(written, entry.compressedSize, `Entry "${rel}"`, rel);
+    crc = crc32(chunk, crc);
+    if (write) await write(chunk);
+    else chunks.push(chunk);
+  };
+  const pump = async (write?: (chunk: Buffer) => Promise<unknown>) => {
     try {
-      for await (const chunk of output) {
-        written += chunk.length;
-        // Count what inflating really produces: the declared sizes were checked, this catches a liar.
-        budget.addBytes(chunk.length, rel);
-        if (written > entry.uncompressedSize) {
-          throw corrupt(`Entry "${rel}" inflates past its declared size`, undefined, rel);
-        }
-        budget.checkRatio(written, entry.compressedSize, `Entry "${rel}"`, rel);
-        crc = crc32(chunk, crc);
-        await fh.write(chunk);
-      }
-      if (written !== entry.uncompressedSize) {
-        throw corrupt(
-          `Entry "${rel}" has ${written} bytes, its header says ${entry.uncompressedSize}`,
-          undefined,
-          rel,
-        );
-      }
+      for await (const chunk of stream as AsyncIterable<Buffer>) await take(chunk, write);
+      // yauzl checks sizes but not checksums; a flipped bit in a stored entry would otherwise go unnoticed.
       if (crc !== entry.crc32) throw corrupt(`Entry "${rel}" fails its CRC-32 check`, undefined, rel);
     } catch (error) {
-      inflate?.destroy();
-      raw.destroy();
+      stream.destroy();
       if (error instanceof ArtifactError) throw error;
       if ((error as { syscall?: string }).syscall === 'write') {
         throw new ArtifactError('LOCAL_IO', `Cannot write "${rel}": ${describe(error)}`, {
@@ -309,7 +340,12 @@ async function writeLarge(
       }
       throw corrupt(`Entry "${rel}" is damaged`, error, rel);
     }
-  });
-  // The inflater may stop before the raw bytes do (trailing bytes); the next entry's skip passes over them.
-  raw.destroy();
+  };
+  if (small) {
+    // Small entries are inflated into memory (at most SMALL_ENTRY) and written with synchronous calls.
+    await pump();
+    await writer.smallFile(rel, item.mode, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  } else {
+    await writer.file(rel, item.mode, (fh) => pump((chunk) => fh.write(chunk)));
+  }
 }

@@ -13,25 +13,13 @@ const MAX_STALLED_RESUMES = 5;
  * so a broken body is resumed with `Range: bytes=<received>-` and `If-Match: <etag>`, which guarantees the
  * bytes come from the same object version. Bytes are never held beyond the chunk being handed out.
  */
-export interface BodyOptions {
-  signal?: AbortSignal | undefined;
-  /** Only these bytes (inclusive offsets), for reading the zip directory at the end of the object. */
-  range?: { start: number; end: number };
-  /** Require this version of the object (the ETag of an earlier read). */
-  etag?: string | undefined;
-  /** Filled in from the first response: the object's size and ETag. */
-  meta?: { size?: number; etag?: string };
-}
-
 export async function* s3Body(
   s3: S3Client,
   location: S3Location,
-  opts: BodyOptions = {},
+  signal?: AbortSignal,
 ): AsyncGenerator<Buffer, void, undefined> {
-  const { signal, range } = opts;
-  const first = range?.start ?? 0;
   let received = 0;
-  let etag = opts.etag;
+  let etag: string | undefined;
   let total: number | undefined;
   let stalled = 0;
   for (;;) {
@@ -42,15 +30,14 @@ export async function* s3Body(
         new GetObjectCommand({
           Bucket: location.bucket,
           Key: location.key,
-          ...(range || received > 0 ? { Range: `bytes=${first + received}-${range ? range.end : ''}` } : {}),
-          ...(etag ? { IfMatch: etag } : {}),
+          ...(received > 0 ? { Range: `bytes=${received}-`, IfMatch: etag } : {}),
         }),
         signal ? { abortSignal: signal } : {},
       );
     } catch (error) {
       if (signal?.aborted) throw abortError(signal);
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (etag && (status === 412 || (error as Error).name === 'PreconditionFailed')) {
+      if (received > 0 && (status === 412 || (error as Error).name === 'PreconditionFailed')) {
         throw new ArtifactError(
           'TRANSFER_FAILED',
           `Artifact s3://${location.bucket}/${location.key} changed while it was being downloaded; retry the job.`,
@@ -60,18 +47,11 @@ export async function* s3Body(
       throw mapS3Error(error, location, 'read');
     }
     if (received === 0) {
-      etag ??= response.ETag;
+      etag = response.ETag;
       total = response.ContentLength;
-      if (opts.meta) {
-        const size = /\/(\d+)$/.exec(response.ContentRange ?? '')?.[1];
-        opts.meta.size = size !== undefined ? Number(size) : response.ContentLength;
-        if (etag) opts.meta.etag = etag;
-      }
     }
     // A server that ignores Range answers 200 with the whole object: skip what we already have.
-    let skip = (range || received > 0) && response.ContentRange === undefined ? first + received : 0;
-    let limit =
-      range && response.ContentRange === undefined ? range.end - range.start + 1 - received : Infinity;
+    let skip = received > 0 && response.ContentRange === undefined ? received : 0;
     const body = response.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
     const before = received;
     try {
@@ -84,16 +64,11 @@ export async function* s3Body(
           chunk = chunk.subarray(n);
           if (chunk.length === 0) continue;
         }
-        if (chunk.length > limit) chunk = chunk.subarray(0, limit);
-        limit -= chunk.length;
-        if (chunk.length === 0) break;
         received += chunk.length;
         yield chunk;
       }
-      const expected = range ? range.end - range.start + 1 : total;
-      if (expected !== undefined && received < expected) {
-        throw new Error(`body ended after ${received} of ${expected} bytes`);
-      }
+      if (total !== undefined && received < total)
+        throw new Error(`body ended after ${received} of ${total} bytes`);
       return;
     } catch (error) {
       body?.destroy?.();

@@ -1,8 +1,9 @@
+import { PassThrough } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ArtifactError, abortError } from './errors.js';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ArtifactError, abortError, describe } from './errors.js';
 import type { S3Location } from './location.js';
 import { mapS3Error } from './s3-errors.js';
-import { putStream } from './s3-put.js';
 import { zipFolder } from './zip-folder.js';
 
 export interface UploadOptions {
@@ -11,7 +12,7 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** Multipart part size in bytes; S3's minimum is 5 MiB. Default 5 MiB, raised for huge folders. */
   partSize?: number;
-  /** Parts uploaded at once. Default 4. Upload buffers are exactly (queueSize + 1) x partSize. */
+  /** Parts uploaded at once. Default 4. Upload buffers stay near (queueSize + 1) x partSize. */
   queueSize?: number;
   /** Deflate level 0-9. Default 6. */
   compressionLevel?: number;
@@ -29,8 +30,9 @@ const MIN_PART = 5 * 1024 * 1024;
 const MAX_PARTS = 9_000;
 
 /**
- * Zips `sourceDir` while uploading it to `location`: the zip is produced as parts are sent (multipart with
- * parallel parts for anything over one part), never written to disk or held whole in memory. Always sends
+ * Zips `sourceDir` while uploading it to `location`: yazl's output is piped into `@aws-sdk/lib-storage`'s
+ * Upload, so the zip is produced as parts are sent (multipart with parallel parts for anything over one
+ * part, a single PutObject below that), never written to disk or held whole in memory. Always sends
  * `ServerSideEncryption: aws:kms`, which CodePipeline's artifact bucket policy demands on every PutObject.
  */
 export async function uploadArtifact(
@@ -45,23 +47,51 @@ export async function uploadArtifact(
     throw new TypeError(`partSize must be at least 5 MiB (S3's minimum), got ${partSize}`);
   if (signal?.aborted) throw abortError(signal);
   const zip = await zipFolder(sourceDir, { compressionLevel: opts.compressionLevel ?? 6 });
-  let bytes: number;
+  let bytes = 0;
+  let zipError: unknown;
+  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  zip.stream.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  zip.stream.on('error', (error) => {
+    zipError = error;
+    body.destroy(error);
+  });
+  zip.stream.pipe(body);
+  const upload = new Upload({
+    client: s3,
+    params: {
+      Bucket: location.bucket,
+      Key: location.key,
+      Body: body,
+      ContentType: 'application/zip',
+      ServerSideEncryption: 'aws:kms',
+      ...(opts.kmsKeyId ? { SSEKMSKeyId: opts.kmsKeyId } : {}),
+    },
+    partSize: Math.max(partSize, Math.ceil(zip.estimatedBytes / MAX_PARTS)),
+    queueSize: opts.queueSize ?? 4,
+    leavePartsOnError: false,
+  });
+  // abort() stops the parts in flight and, with leavePartsOnError: false, aborts the multipart upload.
+  const onAbort = () => {
+    void upload.abort().catch(() => {});
+    zip.stream.destroy();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
   try {
-    bytes = await putStream(s3, location, zip.stream, {
-      partSize: Math.max(partSize, Math.ceil(zip.estimatedBytes / MAX_PARTS)),
-      queueSize: opts.queueSize ?? 4,
-      headers: {
-        ServerSideEncryption: 'aws:kms',
-        ...(opts.kmsKeyId ? { SSEKMSKeyId: opts.kmsKeyId } : {}),
-        ContentType: 'application/zip',
-      },
-      signal,
-    });
+    await upload.done();
   } catch (error) {
     if (signal?.aborted) throw abortError(signal);
-    if (error instanceof ArtifactError) throw error;
+    if (zipError instanceof ArtifactError) throw zipError;
+    if (zipError !== undefined) {
+      throw new ArtifactError('LOCAL_IO', `Zipping the output folder failed: ${describe(zipError)}`, {
+        cause: zipError,
+      });
+    }
     throw mapS3Error(error, location, 'write');
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     zip.stream.destroy();
   }
   return { bytes, files: zip.files };

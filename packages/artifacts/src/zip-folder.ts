@@ -1,19 +1,27 @@
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import yazl from 'yazl';
 import { ArtifactError, describe } from './errors.js';
 import { resolveLinkTarget } from './safe-path.js';
-import { writeZip, type ZipInput } from './zip-writer.js';
 
 const S_IFLNK = 0o120000;
+/** Small files read ahead of yazl, and the size up to which a file counts as small. */
+const READ_AHEAD = 16;
+const READ_AHEAD_MAX = 1024 * 1024;
 
-/**
- * Lists a folder depth first with names sorted by code unit, so the same tree always zips the same order.
- * One small object per entry (no Stats kept, paths rebuilt from the root when read): on 20,000 files the
- * listing is otherwise what dominates the heap.
- */
-async function walk(root: string): Promise<ZipInput[]> {
-  const items: ZipInput[] = [];
+interface Item {
+  rel: string;
+  kind: 'file' | 'dir' | 'symlink';
+  mode: number;
+  mtime: Date;
+  size: number;
+  target?: string;
+}
+
+/** Lists a folder depth first with names sorted by code unit, so the same tree always zips the same order. */
+async function walk(root: string): Promise<Item[]> {
+  const items: Item[] = [];
   const visit = async (dirRel: string): Promise<void> => {
     const names = (await fs.readdir(dirRel === '' ? root : join(root, dirRel))).sort();
     // lstat a folder's entries together: one pool round trip per file, in sequence, dominates on many files.
@@ -23,15 +31,14 @@ async function walk(root: string): Promise<ZipInput[]> {
     for (const [index, name] of names.entries()) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       const stat = stats[index]!;
-      const mtime = stat.mtimeMs;
+      const base = { rel, mode: stat.mode, mtime: stat.mtime, size: stat.size };
       if (stat.isSymbolicLink()) {
-        const target = await fs.readlink(join(root, rel));
-        items.push({ kind: 'symlink', name: rel, mode: S_IFLNK | (stat.mode & 0o777), mtime, target });
+        items.push({ ...base, kind: 'symlink', target: await fs.readlink(join(root, rel)) });
       } else if (stat.isDirectory()) {
-        items.push({ kind: 'dir', name: rel, mode: stat.mode & 0o177777, mtime });
+        items.push({ ...base, kind: 'dir' });
         await visit(rel);
       } else if (stat.isFile()) {
-        items.push({ kind: 'file', name: rel, mode: stat.mode & 0o177777, mtime, size: stat.size });
+        items.push({ ...base, kind: 'file' });
       } else {
         throw new ArtifactError(
           'UNSUPPORTED_ENTRY',
@@ -79,8 +86,7 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
     throw new TypeError(`compressionLevel must be an integer from 0 to 9, got ${level}`);
   }
   const items = await walk(sourceDir);
-  const links = new Map<string, string>();
-  for (const item of items) if (item.kind === 'symlink') links.set(item.name, item.target);
+  const links = new Map(items.filter((i) => i.kind === 'symlink').map((i) => [i.rel, i.target!]));
   for (const [rel, target] of links) {
     if (resolveLinkTarget(rel, target, links) === undefined) {
       throw new ArtifactError(
@@ -91,21 +97,76 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
       );
     }
   }
-  async function* guarded(): AsyncGenerator<Buffer> {
-    try {
-      yield* writeZip(sourceDir, items, level);
-    } catch (error) {
-      throw new ArtifactError('LOCAL_IO', `Zipping the output folder failed: ${describe(error)}`, {
-        cause: error,
-      });
+  // yazl writes the entries in the order they are added (the walk's), streams each file's content
+  // through deflate as the consumer reads, and switches to zip64 records on its own when they are needed.
+  const zip = new yazl.ZipFile();
+  // yazl opens one file at a time, when its turn comes; the next few small files are read meanwhile, so
+  // the zip is not waiting on an open/read/close round trip per file. At most READ_AHEAD x 1 MiB is held.
+  const fileItems: Item[] = [];
+  const ahead = new Map<number, Promise<Buffer>>();
+  let aheadNext = 0;
+  const readAhead = (from: number) => {
+    aheadNext = Math.max(aheadNext, from);
+    while (aheadNext < fileItems.length && aheadNext < from + READ_AHEAD) {
+      const item = fileItems[aheadNext]!;
+      if (item.size <= READ_AHEAD_MAX) {
+        const read = fs.readFile(join(sourceDir, item.rel));
+        read.catch(() => {}); // reported when its entry is reached, if ever
+        ahead.set(aheadNext, read);
+      }
+      aheadNext++;
     }
-  }
-  const stream = Readable.from(guarded(), { objectMode: false, highWaterMark: 1024 * 1024 });
-  const files = items.filter((i) => i.kind !== 'dir').length;
+  };
+  let files = 0;
   let estimatedBytes = 22;
   for (const item of items) {
     estimatedBytes +=
-      2 * (Buffer.byteLength(item.name) + 70) + (item.kind === 'file' ? item.size * 1.001 + 5 : 0);
+      2 * (Buffer.byteLength(item.rel) + 70) + (item.kind === 'file' ? item.size * 1.001 + 5 : 0);
+    if (item.kind === 'dir') {
+      zip.addEmptyDirectory(`${item.rel}/`, { mtime: item.mtime, mode: item.mode & 0o177777 });
+    } else if (item.kind === 'symlink') {
+      files++;
+      zip.addBuffer(Buffer.from(item.target!, 'utf8'), item.rel, {
+        mtime: item.mtime,
+        mode: S_IFLNK | (item.mode & 0o777),
+        compress: false,
+      });
+    } else {
+      files++;
+      const index = fileItems.length;
+      fileItems.push(item);
+      zip.addReadStreamLazy(
+        item.rel,
+        { mtime: item.mtime, mode: item.mode & 0o177777, size: item.size, compressionLevel: level },
+        (cb) => {
+          readAhead(index + 1);
+          const buffered = ahead.get(index);
+          ahead.delete(index);
+          const input: Readable = buffered
+            ? Readable.from(
+                (async function* () {
+                  yield await buffered;
+                })(),
+                { objectMode: false },
+              )
+            : createReadStream(join(sourceDir, item.rel));
+          // yazl reports a failed stream as its own error; wrap it so the message names the file.
+          input.once('error', (error: Error) =>
+            zip.emit(
+              'error',
+              new ArtifactError('LOCAL_IO', `Cannot read "${item.rel}" while zipping: ${describe(error)}`, {
+                cause: error,
+                entry: item.rel,
+              }),
+            ),
+          );
+          cb(null, input);
+        },
+      );
+    }
   }
+  zip.end();
+  const stream = zip.outputStream as Readable;
+  zip.on('error', (error: unknown) => stream.destroy(error as Error));
   return { stream, files, estimatedBytes };
 }
