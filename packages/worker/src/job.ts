@@ -390,6 +390,8 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
                 inputs[name]!,
                 {
                   signal,
+                  // The zip is spooled beside the job, on the disk the workspace was given, and goes with it.
+                  tmpDir: workspace,
                   ...(env.extractLimits ? { limits: env.extractLimits } : {}),
                 },
               );
