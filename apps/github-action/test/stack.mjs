@@ -31,7 +31,7 @@ import {
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { createCustomActionTypeInput } from '@pipewright/core';
-import { startLocalStack } from '@pipewright/local';
+import { localFolderSource, startLocalStack } from '@pipewright/local';
 import { shellBuild, shellTest } from '@pipewright/plugin-shell';
 
 /** A CodePipeline client for the stack. */
@@ -81,19 +81,7 @@ export async function startPipeline(stack, options = {}) {
         stages: [
           {
             name: 'Source',
-            actions: [
-              {
-                name: 'Source',
-                actionTypeId: {
-                  category: 'Source',
-                  owner: 'ThirdParty',
-                  provider: 'PipewrightLocalFolder',
-                  version: '1',
-                },
-                configuration: { Path: folder },
-                outputArtifacts: [{ name: 'Src' }],
-              },
-            ],
+            actions: [localFolderSource(folder, { output: 'Src' })],
           },
           {
             name: 'Build',

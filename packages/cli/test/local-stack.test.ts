@@ -11,7 +11,7 @@ import {
   ListActionExecutionsCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
-import { type LocalStack, startLocalStack } from '@pipewright/local';
+import { type LocalStack, localFolderSource, startLocalStack } from '@pipewright/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './run-cli.js';
 
@@ -53,19 +53,7 @@ beforeAll(async () => {
         stages: [
           {
             name: 'Source',
-            actions: [
-              {
-                name: 'Source',
-                actionTypeId: {
-                  category: 'Source',
-                  owner: 'ThirdParty',
-                  provider: 'PipewrightLocalFolder',
-                  version: '1',
-                },
-                configuration: { Path: src },
-                outputArtifacts: [{ name: 'MyApp' }],
-              },
-            ],
+            actions: [localFolderSource(src, { output: 'MyApp' })],
           },
           {
             name: 'Staging',
@@ -298,19 +286,7 @@ describe('pipewright against the local stack', () => {
           stages: [
             {
               name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: {
-                    category: 'Source',
-                    owner: 'ThirdParty',
-                    provider: 'PipewrightLocalFolder',
-                    version: '1',
-                  },
-                  configuration: { Path: src },
-                  outputArtifacts: [{ name: 'App' }],
-                },
-              ],
+              actions: [localFolderSource(src, { output: 'App' })],
             },
             {
               name: 'Build',
@@ -378,19 +354,7 @@ describe('pipewright against the local stack', () => {
           stages: [
             {
               name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: {
-                    category: 'Source',
-                    owner: 'ThirdParty',
-                    provider: 'PipewrightLocalFolder',
-                    version: '1',
-                  },
-                  configuration: { Path: src },
-                  outputArtifacts: [{ name: 'App' }],
-                },
-              ],
+              actions: [localFolderSource(src, { output: 'App' })],
             },
             {
               name: 'Test',

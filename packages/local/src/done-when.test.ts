@@ -16,7 +16,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { type LocalStack, startLocalStack } from './index.js';
+import { type LocalStack, localFolderSource, startLocalStack } from './index.js';
 
 let stack: LocalStack;
 let cp: CodePipelineClient;
@@ -110,19 +110,7 @@ describe('done when', () => {
           stages: [
             {
               name: 'Source',
-              actions: [
-                {
-                  name: 'Checkout',
-                  actionTypeId: {
-                    category: 'Source',
-                    owner: 'ThirdParty',
-                    provider: 'PipewrightLocalFolder',
-                    version: '1',
-                  },
-                  configuration: { Path: join(dir, 'src') },
-                  outputArtifacts: [{ name: 'SourceOutput' }],
-                },
-              ],
+              actions: [localFolderSource(join(dir, 'src'), { name: 'Checkout' })],
             },
             {
               name: 'Build',

@@ -4,6 +4,7 @@ export type { JobTimeouts } from './codepipeline/context.js';
 export type { Credentials } from './credentials.js';
 export { type FaultRule, type FaultSpec, Faults } from './faults.js';
 export * from './lambda/index.js';
+export { localFolderSource } from './source-action.js';
 export {
   type ClientConfig,
   DEFAULT_CREDENTIALS,

@@ -15,7 +15,7 @@ import {
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { createCustomActionTypeInput } from '@pipewright/core';
-import { startLocalStack } from '@pipewright/local';
+import { localFolderSource, startLocalStack } from '@pipewright/local';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -69,19 +69,7 @@ async function queueJobs(n) {
           stages: [
             {
               name: 'Source',
-              actions: [
-                {
-                  name: 'Source',
-                  actionTypeId: {
-                    category: 'Source',
-                    owner: 'ThirdParty',
-                    provider: 'PipewrightLocalFolder',
-                    version: '1',
-                  },
-                  configuration: { Path: tmp },
-                  outputArtifacts: [{ name: 'Src' }],
-                },
-              ],
+              actions: [localFolderSource(tmp, { output: 'Src' })],
             },
             {
               name: 'Fan',

@@ -11,7 +11,12 @@ import {
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { type AnyPlugin, createCustomActionTypeInput } from '@pipewright/core';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '@pipewright/local';
+import {
+  type LocalStack,
+  type LocalStackOptions,
+  localFolderSource,
+  startLocalStack,
+} from '@pipewright/local';
 import { createMemoryLogger } from '@pipewright/runtime';
 import type { WorkerOptions } from '../src/index.js';
 
@@ -37,12 +42,8 @@ async function listActions(cp: CodePipelineClient, pipelineName: string, executi
   return out.actionExecutionDetails ?? [];
 }
 
-export const sourceAction = (path: string, output = 'SourceOutput'): ActionDeclaration => ({
-  name: 'Source',
-  actionTypeId: { category: 'Source', owner: 'ThirdParty', provider: 'PipewrightLocalFolder', version: '1' },
-  configuration: { Path: path },
-  outputArtifacts: [{ name: output }],
-});
+export const sourceAction = (path: string, output = 'SourceOutput'): ActionDeclaration =>
+  localFolderSource(path, { output });
 
 export const customAction = (
   plugin: AnyPlugin,

@@ -102,6 +102,7 @@ export async function dev(specs: string[], options: DevOptions, io: Io): Promise
   if (!existsSync(project))
     throw new CliError(`project folder ${project} does not exist`, 'pass --project <dir>');
   const { shellBuild, shellTest } = await import('@pipewright/plugin-shell');
+  const { localFolderSource } = await import('@pipewright/local');
   const extra: { plugins: AnyPlugin[]; note?: string } =
     specs.length > 0 ? { plugins: await loadPlugins(specs, io.cwd) } : await currentProjectPlugins(io);
   const plugins: AnyPlugin[] = [...new Set<AnyPlugin>([shellBuild, shellTest, ...extra.plugins])];
@@ -154,19 +155,7 @@ export async function dev(specs: string[], options: DevOptions, io: Io): Promise
           stages: [
             {
               name: 'Source',
-              actions: [
-                {
-                  name: 'Checkout',
-                  actionTypeId: {
-                    category: 'Source',
-                    owner: 'ThirdParty',
-                    provider: 'PipewrightLocalFolder',
-                    version: '1',
-                  },
-                  configuration: { Path: project },
-                  outputArtifacts: [{ name: 'Source' }],
-                },
-              ],
+              actions: [localFolderSource(project, { name: 'Checkout', output: 'Source' })],
             },
             {
               name: 'Build',

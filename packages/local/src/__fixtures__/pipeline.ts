@@ -10,6 +10,7 @@ import {
   PollForJobsCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
+import { localFolderSource } from '../source-action.js';
 import type { LocalStack } from '../stack.js';
 
 export function codepipeline(stack: LocalStack): CodePipelineClient {
@@ -60,19 +61,7 @@ export async function startDemo(
         stages: [
           {
             name: 'Source',
-            actions: [
-              {
-                name: 'Src',
-                actionTypeId: {
-                  category: 'Source',
-                  owner: 'ThirdParty',
-                  provider: 'PipewrightLocalFolder',
-                  version: '1',
-                },
-                configuration: { Path: folder },
-                outputArtifacts: [{ name: 'Src' }],
-              },
-            ],
+            actions: [localFolderSource(folder, { output: 'Src', name: 'Src' })],
           },
           {
             name: 'Build',
