@@ -82,6 +82,38 @@ const registered = () =>
     (t) => !t.deleted && t.actionType.id.provider === 'Pipewright-Shell',
   );
 
+/** A pipeline of the local folder source and one shell action (Build or Test) in `stage`. */
+async function shellPipeline(name: string, stage: 'Build' | 'Test', action: string, command: string) {
+  await cp.send(
+    new CreatePipelineCommand({
+      pipeline: {
+        name,
+        roleArn: `arn:aws:iam::${stack.accountId}:role/pipeline`,
+        artifactStore: { type: 'S3', location: stack.artifactBucket },
+        stages: [
+          { name: 'Source', actions: [localFolderSource(src, { output: 'App' })] },
+          {
+            name: stage,
+            actions: [
+              {
+                name: action,
+                actionTypeId: {
+                  category: stage,
+                  owner: 'Custom',
+                  provider: 'Pipewright-Shell',
+                  version: '1',
+                },
+                configuration: { Command: command },
+                inputArtifacts: [{ name: 'App' }],
+              },
+            ],
+          },
+        ],
+      },
+    }),
+  );
+}
+
 describe('pipewright against the local stack', () => {
   it('register creates the action type, then leaves an identical one alone', async () => {
     const first = await cli(['register', '@pipewright/plugin-shell', ...aws], { env });
@@ -277,37 +309,7 @@ describe('pipewright against the local stack', () => {
   });
 
   it('worker runs the shell action of a pipeline execution, end to end', async () => {
-    await cp.send(
-      new CreatePipelineCommand({
-        pipeline: {
-          name: 'ShellPipeline',
-          roleArn: `arn:aws:iam::${stack.accountId}:role/pipeline`,
-          artifactStore: { type: 'S3', location: stack.artifactBucket },
-          stages: [
-            {
-              name: 'Source',
-              actions: [localFolderSource(src, { output: 'App' })],
-            },
-            {
-              name: 'Build',
-              actions: [
-                {
-                  name: 'Shell',
-                  actionTypeId: {
-                    category: 'Build',
-                    owner: 'Custom',
-                    provider: 'Pipewright-Shell',
-                    version: '1',
-                  },
-                  configuration: { Command: 'cat README.md' },
-                  inputArtifacts: [{ name: 'App' }],
-                },
-              ],
-            },
-          ],
-        },
-      }),
-    );
+    await shellPipeline('ShellPipeline', 'Build', 'Shell', 'cat README.md');
     const { pipelineExecutionId } = await cp.send(
       new StartPipelineExecutionCommand({ name: 'ShellPipeline' }),
     );
@@ -345,37 +347,7 @@ describe('pipewright against the local stack', () => {
   });
 
   it('worker exits 1 when a job fails, with the tool output in its log for people', async () => {
-    await cp.send(
-      new CreatePipelineCommand({
-        pipeline: {
-          name: 'FailingPipeline',
-          roleArn: `arn:aws:iam::${stack.accountId}:role/pipeline`,
-          artifactStore: { type: 'S3', location: stack.artifactBucket },
-          stages: [
-            {
-              name: 'Source',
-              actions: [localFolderSource(src, { output: 'App' })],
-            },
-            {
-              name: 'Test',
-              actions: [
-                {
-                  name: 'Broken',
-                  actionTypeId: {
-                    category: 'Test',
-                    owner: 'Custom',
-                    provider: 'Pipewright-Shell',
-                    version: '1',
-                  },
-                  configuration: { Command: 'echo about to fail; exit 3' },
-                  inputArtifacts: [{ name: 'App' }],
-                },
-              ],
-            },
-          ],
-        },
-      }),
-    );
+    await shellPipeline('FailingPipeline', 'Test', 'Broken', 'echo about to fail; exit 3');
     await cp.send(new StartPipelineExecutionCommand({ name: 'FailingPipeline' }));
     const run = await cli(
       [
