@@ -131,7 +131,8 @@ try {
   }
   if (ONLY === 'fetch') {
     await run('zip', ['-r', '-q', `-${LEVEL}`, '-y', zipPath, '.'], { cwd: tree });
-    await run('curl', [...curlAuth(), '-T', zipPath, url('bench/baseline.zip')]);
+    const kms = ['-H', 'x-amz-server-side-encryption: aws:kms'];
+    await run('curl', [...curlAuth(), ...kms, '-T', zipPath, url('bench/baseline.zip')]);
   }
   const zipMiB = statSync(zipPath).size / 2 ** 20;
   rows.push({
