@@ -4,7 +4,7 @@
 // (handler `index.handler`). Also bundles the deploy command (dist/deploy.mjs).
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import yazl from 'yazl';
@@ -33,6 +33,50 @@ const englishOnlyZod = {
   },
 };
 
+const NAMED_IMPORTS = /import\s*\{([^}]*)\}\s*from\s*(['"])(zod|@pipewright\/core)\2;?/g;
+
+/**
+ * `z` (zod's classic API, re-exported by @pipewright/core) is one namespace object: imported as a binding,
+ * esbuild must keep every export of zod (its JSON Schema converters, its compiler, `z.core`...). Imported as
+ * `import * as z from 'zod'`, esbuild keeps only what the module uses, which halves zod in the bundle. This
+ * rewrites `import { z, ... } from '@pipewright/core'` (and `from 'zod'`) in workspace sources to that form; the
+ * `z` is the same module either way, and an import this does not recognise is only left bigger.
+ */
+const zodNamespace = {
+  name: 'zod-namespace',
+  setup(b) {
+    b.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
+      if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+      const source = await readFile(args.path, 'utf8');
+      let changed = false;
+      const contents = source.replace(NAMED_IMPORTS, (statement, list, _quote, from) => {
+        const specifiers = list
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        const zed = specifiers.find((s) => /^z(\s+as\s+[\w$]+)?$/.test(s));
+        if (!zed) return statement;
+        changed = true;
+        const local = zed.split(/\s+as\s+/)[1] ?? 'z';
+        const rest = specifiers.filter((s) => s !== zed);
+        const namespace = `import * as ${local} from ${from === 'zod' ? "'zod'" : "'@pipewright/zod-namespace'"};`;
+        return rest.length > 0 ? `${namespace} import { ${rest.join(', ')} } from '${from}';` : namespace;
+      });
+      if (!changed) return undefined;
+      return { contents, loader: /\.[cm]?ts$/.test(args.path) ? 'ts' : 'js', resolveDir: dirname(args.path) };
+    });
+    // zod as @pipewright/core resolves it, for plugins that do not depend on zod themselves.
+    b.onResolve({ filter: /^@pipewright\/zod-namespace$/ }, async (args) => {
+      const core = await b.resolve('@pipewright/core', {
+        kind: 'import-statement',
+        resolveDir: args.resolveDir,
+      });
+      if (core.errors.length > 0) return { errors: core.errors };
+      return b.resolve('zod', { kind: 'import-statement', resolveDir: dirname(core.path) });
+    });
+  },
+};
+
 /** Options shared by every bundle; `conditions` makes workspace packages resolve from their TypeScript source. */
 export function bundleOptions(entry, outfile, extra = {}) {
   return {
@@ -50,7 +94,7 @@ export function bundleOptions(entry, outfile, extra = {}) {
     banner,
     logLevel: 'warning',
     metafile: true,
-    plugins: [englishOnlyZod],
+    plugins: [englishOnlyZod, zodNamespace],
     ...extra,
   };
 }
