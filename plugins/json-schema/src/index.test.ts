@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { configurationTable, createCustomActionTypeInput, createExtensionInput } from '@pipewright/core';
 import { invokeExtension, runPluginAction } from '@pipewright/testkit';
 import { describe, expect, it } from 'vitest';
-import { compileSchema, globToRegExp, jsonSchema } from './index.js';
+import { compileSchema, globToRegExp, jsonSchema, parseDocument } from './index.js';
 
 const schema = JSON.stringify({
   type: 'object',
@@ -194,6 +194,35 @@ describe('the CodePipeline Test action', () => {
       provider: 'Pipewright-JsonSchema',
       inputArtifactDetails: { minimumCount: 1, maximumCount: 1 },
     });
+  });
+});
+
+describe('YAML', () => {
+  it('is read as YAML 1.2 (core schema), as AppConfig configuration is written', async () => {
+    await expect(
+      parseDocument('on: yes\ndate: 2024-01-01\noctal: 010\nhex: 0x1F\nnothing: ~\nflag: TRUE\n', 'yaml'),
+    ).resolves.toStrictEqual({
+      on: 'yes',
+      date: '2024-01-01',
+      octal: 10,
+      hex: 31,
+      nothing: null,
+      flag: true,
+    });
+    await expect(parseDocument('base: &b {x: 1}\ncopy: *b\n', 'yaml')).resolves.toStrictEqual({
+      base: { x: 1 },
+      copy: { x: 1 },
+    });
+  });
+
+  it('reads an empty document as null and refuses duplicate keys and several documents', async () => {
+    await expect(parseDocument('# nothing yet\n', 'yaml')).resolves.toBeNull();
+    await expect(parseDocument('a: 1\na: 2\n', 'yaml')).rejects.toThrow(
+      /the configuration is not valid YAML: duplicated mapping key/,
+    );
+    await expect(parseDocument('a: 1\n---\nb: 2\n', 'yaml')).rejects.toThrow(
+      'the configuration is not valid YAML: it holds 2 documents (separated by ---); one is expected',
+    );
   });
 });
 

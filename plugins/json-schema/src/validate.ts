@@ -77,12 +77,20 @@ export async function parseDocument(text: string, format: Format, contentType?: 
     format === 'yaml' ||
     (format === 'auto' && (/yaml|yml/i.test(contentType ?? '') || !/^\s*[[{"]/.test(text)));
   if (useYaml) {
-    const { parse } = await import('yaml');
+    const { yamlDocuments } = await import('./yaml.js');
+    let documents: unknown[];
     try {
-      return parse(text);
+      documents = yamlDocuments(text);
     } catch (error) {
       throw new SchemaError(`the configuration is not valid YAML: ${(error as Error).message}`);
     }
+    // An empty (or comments-only) document is null, as YAML 1.2 reads it; several documents are a mistake.
+    if (documents.length > 1) {
+      throw new SchemaError(
+        `the configuration is not valid YAML: it holds ${documents.length} documents (separated by ---); one is expected`,
+      );
+    }
+    return documents[0] ?? null;
   }
   try {
     return JSON.parse(text);
