@@ -11,8 +11,8 @@ export interface ExecFactoryOptions {
   logger: Logger;
   masker: Masker;
   signal: AbortSignal;
-  /** Default working directory (the job's input artifact or workspace). */
-  cwd: string;
+  /** Default working directory (the job's input artifact or workspace); a function is asked at each run. */
+  cwd: string | (() => string);
   /** Variables every tool of this job gets (for example credentials the plugin asked for). */
   env?: Record<string, string | undefined>;
   /** The environment tools inherit from, minus credentials. Default process.env. */
@@ -81,7 +81,7 @@ function run(
       return;
     }
     const child = spawn(command, o.shell ? [] : [...args], {
-      cwd: o.cwd ?? f.cwd,
+      cwd: o.cwd ?? (typeof f.cwd === 'function' ? f.cwd() : f.cwd),
       env: toolEnvironment(f.baseEnv ?? process.env, { ...f.env, ...o.env }),
       shell: o.shell ? '/bin/sh' : false,
       detached: true,

@@ -21,7 +21,11 @@ export interface RunActionOptions {
   configuration: Readonly<Record<string, string>>;
   inputs: Readonly<Record<string, string>>;
   outputs: Readonly<Record<string, string>>;
-  workspace: string;
+  /**
+   * The job's scratch folder, or a function that creates it: then it is made only when the plugin (or an
+   * `exec` without an input artifact) first asks for it, which saves two file system calls per no-op job.
+   */
+  workspace: string | (() => string);
   continuation: JsonValue | undefined;
   pipeline: PipelineContext;
   signal: AbortSignal;
@@ -81,19 +85,22 @@ export async function runAction(o: RunActionOptions): Promise<ActionResult> {
     const inputNames = Object.keys(o.inputs);
     const outputNames = Object.keys(o.outputs);
     const input = inputNames[0] === undefined ? undefined : o.inputs[inputNames[0]];
+    const workspace = typeof o.workspace === 'function' ? o.workspace : () => o.workspace as string;
     const returned = await action.run({
       config,
       inputs: o.inputs,
       input,
       outputs: o.outputs,
       output: outputNames[0] === undefined ? undefined : o.outputs[outputNames[0]],
-      workspace: o.workspace,
+      get workspace() {
+        return workspace();
+      },
       logger: o.logger,
       exec: createExec({
         logger: o.logger,
         masker,
         signal: o.signal,
-        cwd: input ?? o.workspace,
+        cwd: input ?? workspace,
         env: credentialEnv,
         baseEnv: o.baseEnv,
       }),

@@ -1,3 +1,5 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { definePlugin, succeeded, z } from '@pipewright/core';
 import { shellBuild, shellPlugin } from '@pipewright/plugin-shell';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,5 +88,53 @@ describe('worker modes', () => {
       (j) => j.pipelineExecutionId === api,
     );
     expect(apiJobs.map((j) => j.status)).toEqual(['Queued']);
+  });
+
+  it('gives a job without artifacts a folder only when its plugin asks for one, and removes it after', async () => {
+    const seen: Record<string, string[]> = {};
+    const folderUser = definePlugin({
+      name: 'folder-user',
+      version: '1.0.0',
+      description: 'Writes to its workspace when told to.',
+      config: z.object({ Use: z.enum(['yes', 'no']) }),
+      action: {
+        category: 'Build',
+        provider: 'Pw-Folder',
+        version: '1',
+        async run(ctx) {
+          const root = options.workspaceDir!;
+          seen[`${ctx.config.Use} before`] = await readdir(root);
+          if (ctx.config.Use === 'yes') {
+            await writeFile(join(ctx.workspace, 'scratch.txt'), 'x');
+            seen['yes folder'] = await readdir(ctx.workspace);
+          }
+          seen[`${ctx.config.Use} after`] = await readdir(root);
+        },
+      },
+    });
+    const options = h.workerOptions({ plugins: [folderUser], concurrency: 1 });
+    await h.register(folderUser);
+    await h.pipeline('folders', [
+      { name: 'Source', actions: [sourceAction(h.tmp)] },
+      {
+        name: 'Build',
+        actions: [
+          { ...customAction(folderUser, 'Skip', { Use: 'no' }), runOrder: 1 },
+          { ...customAction(folderUser, 'Use', { Use: 'yes' }), runOrder: 2 },
+        ],
+      },
+    ]);
+    const id = await h.start('folders');
+    const worker = createWorker(options);
+    const running = worker.run();
+    expect(await h.waitFor('folders', id)).toBe('Succeeded');
+    worker.stop();
+    await running;
+    // The no-op job never made a folder; the other made one on first use, and it is gone afterwards.
+    expect(seen['no before']).toEqual(seen['no after']);
+    expect(seen['yes before']).toEqual(seen['no after']);
+    expect(seen['yes after']).toHaveLength(seen['yes before']!.length + 1);
+    expect(seen['yes folder']).toEqual(['scratch.txt']);
+    expect(await readdir(options.workspaceDir!)).toEqual(seen['no before']);
   });
 });
