@@ -2,11 +2,13 @@
 // step), every dependency included, as the runner runs them: `node dist/index.js` with no node_modules.
 // dist/ is never committed; the release workflow builds it and publishes it on the release tag.
 import { rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const nodeRequire = createRequire(import.meta.url);
 const outdir = join(here, 'dist');
 
 await rm(outdir, { recursive: true, force: true });
@@ -47,6 +49,33 @@ const englishOnlyZod = {
   },
 };
 
+// An ESM `import` of a Node built-in makes Node build a module facade that reads every export once, which
+// runs lazy getters (node:fs's ReadStream loads the whole streams stack) before the first line of the action.
+// Built-ins are taken with require() instead, through a small module that exports only the names the
+// bundle uses (each read is pure, so esbuild drops the rest).
+const builtinsViaRequire = {
+  name: 'builtins-via-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) => {
+      if (!isBuiltin(args.path) || args.kind !== 'import-statement') return undefined;
+      return { path: args.path.replace(/^node:/, ''), namespace: 'builtin' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const names = Object.keys(nodeRequire(args.path)).filter(
+        (k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default',
+      );
+      return {
+        contents: [
+          `const m = require('node:${args.path}');`,
+          'export default m;',
+          ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const result = await build({
   absWorkingDir: here,
   entryPoints: { index: 'src/index.ts', post: 'src/post.ts' },
@@ -62,13 +91,13 @@ const result = await build({
   legalComments: 'linked',
   metafile: true,
   // Workspace packages from their TypeScript source: the bundle never depends on a stale dist/.
-  conditions: ['@pipewright/source'],
+  conditions: ['@pipewright/source', 'module'],
   mainFields: ['module', 'main'],
   // Some bundled CommonJS modules call require() for Node built-ins.
   banner: {
     js: "import{createRequire as __pwCreateRequire}from'node:module';const require=__pwCreateRequire(import.meta.url);",
   },
-  plugins: [noHttpClient, englishOnlyZod],
+  plugins: [noHttpClient, englishOnlyZod, builtinsViaRequire],
   logLevel: 'warning',
 });
 
