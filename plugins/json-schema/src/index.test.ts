@@ -122,6 +122,14 @@ describe('the AppConfig extension', () => {
     );
   });
 
+  it('compiles draft-04 schemas whichever draft came first', async () => {
+    const declaring = (draft: string) =>
+      JSON.stringify({ $schema: `http://json-schema.org/${draft}/schema#`, type: 'object' });
+    await compileSchema(declaring('draft-07'));
+    const validate = await compileSchema(declaring('draft-04'));
+    expect(validate({})).toBe(true);
+  });
+
   it('compiles each schema text once', async () => {
     expect(await compileSchema(schema)).toBe(await compileSchema(schema));
   });

@@ -21,8 +21,8 @@ const CACHE_MAX = 64;
 const cache = new Map<string, ValidateFunction>();
 let ajv2020: Ajv2020 | undefined;
 let ajv07: Ajv | undefined;
-
-const options = { allErrors: true, strict: false, logger: false } as const;
+// Draft-04 schemas compile with the draft-07 engine but without meta-validation: an instance of their own.
+let ajv04: Ajv | undefined;
 
 /**
  * Compiles a JSON Schema (draft 2020-12 by default, draft-07 when `$schema` says so), once per text. ajv is
@@ -48,16 +48,17 @@ export async function compileSchema(text: string): Promise<ValidateFunction> {
   const declared =
     typeof schema === 'object' && schema !== null ? (schema as { $schema?: unknown }).$schema : undefined;
   const legacy = typeof declared === 'string' && DRAFT_07.test(declared);
+  const engines = await import('./ajv.js');
   let validate: ValidateFunction;
   try {
-    if (legacy) {
-      ajv07 ??= new (await import('ajv')).Ajv({
-        ...options,
-        validateSchema: !/draft-0[4]/.test(String(declared)),
-      });
+    if (legacy && /draft-04/.test(declared)) {
+      ajv04 ??= engines.createAjv07(true);
+      validate = ajv04.compile(schema as object);
+    } else if (legacy) {
+      ajv07 ??= engines.createAjv07(false);
       validate = ajv07.compile(schema as object);
     } else {
-      ajv2020 ??= new (await import('ajv/dist/2020.js')).Ajv2020(options);
+      ajv2020 ??= engines.createAjv2020();
       validate = ajv2020.compile(schema as object);
     }
   } catch (error) {
