@@ -73,7 +73,7 @@ export interface JobContext<C> {
   outputs: Readonly<Record<string, string>>;
   /** The first output artifact's folder. */
   output: string | undefined;
-  /** A scratch folder for this job, removed afterwards. */
+  /** A scratch folder for this job, removed afterwards (the worker creates it when it is first read). */
   workspace: string;
   logger: Logger;
   exec: Exec;
