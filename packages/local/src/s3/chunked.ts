@@ -34,7 +34,8 @@ export class AwsChunkedDecoder extends Transform {
   #chunkHash: Hash | undefined;
 
   constructor(private readonly signing?: ChunkSigning) {
-    super();
+    // Data leaves as slices of 64 KiB socket reads; a 16 KiB buffer would stall the body every other read.
+    super({ highWaterMark: 1 << 20 });
     this.#previous = signing?.seedSignature;
   }
 

@@ -1,11 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import { AwsChunkedDecoder, ChunkSignatureError, type ChunkSigning } from './chunked.js';
 import { S3Error } from './errors.js';
+import { FileSink } from './file-io.js';
 
 /**
  * Streams a request body to a file, decoding aws-chunked framing and checking every integrity value the
@@ -58,20 +57,16 @@ export async function ingest(
   let crc = algorithms.has('crc32') ? 0 : -1;
   let size = 0;
 
-  const meter = new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      size += chunk.length;
-      for (const h of Object.values(hashes)) h.update(chunk);
-      if (crc >= 0) crc = crc32(chunk, crc);
-      cb(null, chunk);
-    },
-  });
   const decoder = chunked ? new AwsChunkedDecoder(signing) : undefined;
-  const sink = createWriteStream(file, { highWaterMark: 1 << 20 });
+  const hashList = Object.values(hashes);
+  const sink = new FileSink(file, (chunk) => {
+    size += chunk.length;
+    for (const h of hashList) h.update(chunk);
+    if (crc >= 0) crc = crc32(chunk, crc);
+  });
   try {
-    if (decoder) await pipeline(req, decoder, meter, sink);
-    else await pipeline(req, meter, sink);
+    if (decoder) await pipeline(req, decoder, sink);
+    else await pipeline(req, sink);
   } catch (err) {
     if (err instanceof S3Error) throw err;
     if (err instanceof ChunkSignatureError) throw new S3Error('SignatureDoesNotMatch', err.message, 403);

@@ -185,6 +185,22 @@ describe('S3 with the SDK defaults', () => {
     });
   });
 
+  it('serves bodies and ranges larger than one read of the object file', async () => {
+    const s3 = client();
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'multi-read', Body: data }));
+    const all = await s3.send(new GetObjectCommand({ Bucket: 'plain', Key: 'multi-read' }));
+    expect(Buffer.from(await all.Body!.transformToByteArray()).equals(data)).toBe(true);
+    const from = 1000;
+    const to = 2 * 1024 * 1024 + 17;
+    const part = await s3.send(
+      new GetObjectCommand({ Bucket: 'plain', Key: 'multi-read', Range: `bytes=${from}-${to}` }),
+    );
+    expect(Buffer.from(await part.Body!.transformToByteArray()).equals(data.subarray(from, to + 1))).toBe(
+      true,
+    );
+  });
+
   it('uploads multipart with lib-storage and SSE-KMS, and echoes SSE on GET/HEAD', async () => {
     const s3 = client();
     const data = randomBytes(12 * 1024 * 1024 + 123);

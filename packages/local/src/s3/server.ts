@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CredentialStore, Principal } from '../credentials.js';
 import type { Faults } from '../faults.js';
@@ -16,6 +15,7 @@ import {
 } from '../sigv4.js';
 import type { ChunkSigning } from './chunked.js';
 import { accessDenied, noSuchBucket, noSuchKey, S3Error } from './errors.js';
+import { sendSegments } from './file-io.js';
 import { ingest } from './ingest.js';
 import type { ObjectMeta, ObjectStore } from './store.js';
 import { blocks, document, element, text } from './xml.js';
@@ -499,37 +499,9 @@ async function getObject(o: S3ServerOptions, ctx: Ctx, reset: boolean): Promise<
     return;
   }
   ctx.res.writeHead(status, headers);
-  const body: Readable =
-    meta.segments.length === 1
-      ? createReadStream(meta.segments[0]!.file, { start, end, highWaterMark: 1 << 20 })
-      : o.store.read(meta, start, end);
   // An injected reset sends about half of the body, then drops the connection, as a broken network would.
-  let budget = reset ? Math.max(1, Math.floor(length / 2)) : Number.POSITIVE_INFINITY;
-  await new Promise<void>((resolve) => {
-    const finish = () => resolve();
-    body.on('error', () => {
-      ctx.res.destroy();
-      finish();
-    });
-    ctx.res.on('close', () => {
-      body.destroy();
-      finish();
-    });
-    body.on('data', (chunk: Buffer) => {
-      if (budget <= chunk.length) {
-        ctx.res.write(chunk.subarray(0, budget), () => ctx.res.socket?.destroy());
-        body.destroy();
-        budget = 0;
-        return;
-      }
-      if (budget !== Number.POSITIVE_INFINITY) budget -= chunk.length;
-      if (!ctx.res.write(chunk)) {
-        body.pause();
-        ctx.res.once('drain', () => body.resume());
-      }
-    });
-    body.on('end', () => ctx.res.end(finish));
-  });
+  const budget = reset ? Math.max(1, Math.floor(length / 2)) : Number.POSITIVE_INFINITY;
+  await sendSegments(ctx.res, meta.segments, start, end, budget);
 }
 
 function listBuckets(o: S3ServerOptions, ctx: Ctx): void {
