@@ -9,9 +9,8 @@ import type { Segment } from './store.js';
  */
 
 /**
- * Writes incoming chunks to a new file, batching what arrives while a write is in flight into one `writev`,
- * and hands every chunk to `onChunk` (checksums) while the thread pool writes it: both only read the bytes,
- * so hashing overlaps the write instead of following it.
+ * Writes incoming chunks to a new file, batching what arrives while a write is in flight into one `writev`
+ * (fs.WriteStream does the same, with a smaller buffer and more per-chunk work).
  */
 export class FileSink extends Writable {
   #fd = -1;
@@ -19,10 +18,7 @@ export class FileSink extends Writable {
   #writing = false;
   #afterWrite: (() => void) | undefined;
 
-  constructor(
-    readonly path: string,
-    private readonly onChunk: (chunk: Buffer) => void,
-  ) {
+  constructor(readonly path: string) {
     super({ highWaterMark: 4 << 20 });
   }
 
@@ -59,7 +55,6 @@ export class FileSink extends Writable {
       if (after) after();
       else callback(err);
     });
-    for (const b of buffers) this.onChunk(b);
   }
 
   override _final(callback: (err?: Error | null) => void): void {

@@ -59,7 +59,10 @@ export async function ingest(
 
   const decoder = chunked ? new AwsChunkedDecoder(signing) : undefined;
   const hashList = Object.values(hashes);
-  const sink = new FileSink(file, (chunk) => {
+  const sink = new FileSink(file);
+  // Checksums are taken as each chunk arrives, while it is still in the CPU cache and while the thread pool
+  // writes earlier chunks to the file.
+  (decoder ?? req).on('data', (chunk: Buffer) => {
     size += chunk.length;
     for (const h of hashList) h.update(chunk);
     if (crc >= 0) crc = crc32(chunk, crc);
