@@ -4,7 +4,9 @@
 import { Ajv, type Options } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
-const options: Options = { allErrors: true, strict: false, logger: false };
+// `optimize: false` skips ajv's pass over the generated code: the first compile (which compiles the draft's
+// meta-schema, to check the schema given) takes about 30% less time, and validating a 2 MB document is no slower.
+const options: Options = { allErrors: true, strict: false, logger: false, code: { optimize: false } };
 
 /** The draft 2020-12 engine. */
 export function createAjv2020(): Ajv2020 {
