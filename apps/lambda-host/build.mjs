@@ -78,7 +78,12 @@ const zodNamespace = {
   },
 };
 
-/** Options shared by every bundle; `conditions` makes workspace packages resolve from their TypeScript source. */
+/**
+ * Options shared by every bundle. `@pipewright/source` makes workspace packages resolve from their TypeScript
+ * source; `module` (which esbuild drops by default once `conditions` is set) and `mainFields` pick packages' ES
+ * modules over CommonJS: the AWS SDK's subpath exports list `module` before `node`, and its ESM is smaller
+ * (tree-shaken) and quicker to load.
+ */
 export function bundleOptions(entry, outfile, extra = {}) {
   return {
     entryPoints: [entry],
@@ -90,7 +95,7 @@ export function bundleOptions(entry, outfile, extra = {}) {
     minify: true,
     sourcemap: false,
     legalComments: 'none',
-    conditions: ['@pipewright/source'],
+    conditions: ['@pipewright/source', 'module'],
     mainFields: ['module', 'main'],
     banner,
     logLevel: 'warning',
