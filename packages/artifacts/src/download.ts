@@ -1,9 +1,7 @@
-import { closeSync, promises as fs, openSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type ArtifactFormat, DETECT_BYTES, detectFormat } from './detect.js';
-import { ArtifactError, abortError, describe } from './errors.js';
+import { ArtifactError, abortError } from './errors.js';
 import { extractTar } from './extract-tar.js';
 import { extractZip } from './extract-zip.js';
 import { Budget, type ExtractLimits, resolveLimits } from './limits.js';
@@ -11,13 +9,14 @@ import type { S3Location } from './location.js';
 import { s3Body } from './s3-body.js';
 import { normalizeEntryPath } from './safe-path.js';
 import { TreeWriter } from './tree-writer.js';
+import { type FetchRange, ZipBody } from './zip-spool.js';
 
 export interface DownloadOptions {
   /** Overrides of the default extraction limits (4 GiB, 100,000 entries, ratio 200). */
   limits?: Partial<ExtractLimits>;
   signal?: AbortSignal;
   /**
-   * Where a zip is spooled before extraction (a private folder inside it, removed afterwards): pass the
+   * Where a zip is spooled while it is extracted (a private folder inside it, removed afterwards): pass the
    * job's temp folder. Defaults to the OS temp folder.
    */
   tmpDir?: string;
@@ -29,6 +28,16 @@ export interface DownloadResult {
   files: number;
   /** Uncompressed bytes written. */
   bytes: number;
+}
+
+/** What is known about a source once it has started, besides its bytes in order. */
+interface RandomAccess {
+  /** The total size (S3's Content-Length), so a zip can be read before its last byte arrives. */
+  size?: number | undefined;
+  /** Reads bytes far ahead of the stream (a ranged GET of the same version), for a zip's directory. */
+  fetchRange?: FetchRange | undefined;
+  /** Stops the stream at once, when the extraction has failed. */
+  stop?: (() => void) | undefined;
 }
 
 /** Reads from an iterator until `size` bytes (or the end) and returns them plus an iterable of the rest. */
@@ -67,10 +76,27 @@ export async function downloadArtifact(
   opts: DownloadOptions = {},
 ): Promise<DownloadResult> {
   if (opts.signal?.aborted) throw abortError(opts.signal);
-  const source = s3Body(s3, location, opts.signal);
+  // Stops the download (and any ranged read) as soon as the extraction fails, or when the caller aborts.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const meta: { size?: number; etag?: string } = {};
+  const source = s3Body(s3, location, { signal, meta });
+  // A zip's directory, at its end, is read with ranged GETs of the same version while the body downloads.
+  const fetchRange: FetchRange = async (start, end) => {
+    const chunks: Buffer[] = [];
+    const range = { start, end: end - 1 };
+    for await (const chunk of s3Body(s3, location, { signal, range, etag: meta.etag })) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  };
   try {
-    return await extractStream(source, destDir, posix.basename(location.key), opts);
+    return await extractStream(source, destDir, posix.basename(location.key), opts, () => ({
+      size: meta.size,
+      // Without an ETag a ranged read could come from another version of the object: wait for the body.
+      fetchRange: meta.etag ? fetchRange : undefined,
+      stop: () => stop.abort(),
+    }));
   } finally {
+    stop.abort();
     await source.return(undefined);
   }
 }
@@ -84,6 +110,8 @@ export async function extractStream(
   destDir: string,
   fileName: string,
   opts: DownloadOptions = {},
+  /** What else is known about the source once it has started: its size, and how to read ahead in it. */
+  random?: () => RandomAccess,
 ): Promise<DownloadResult> {
   const budget = new Budget(resolveLimits(opts.limits));
   const { signal } = opts;
@@ -93,7 +121,7 @@ export async function extractStream(
   const writer = new TreeWriter(destDir);
   await writer.init();
   if (format === 'zip') {
-    await spoolAndExtractZip(rest, writer, budget, opts);
+    await extractZipBody(rest, writer, budget, opts, random?.() ?? {});
   } else if (format === 'tar' || format === 'tar.gz') {
     await extractTar(rest, writer, { budget, signal, gzip: format === 'tar.gz' });
   } else {
@@ -111,43 +139,42 @@ export async function extractStream(
 }
 
 /**
- * A zip's central directory sits at its end and is the only place holding permissions and symlink flags,
- * so the download is streamed (never held in memory) into a private temp file and read back at random by
- * yauzl, the way `unzip` works. The temp folder is removed whatever happens.
+ * A zip's central directory sits at its end and is the only place holding permissions and symlink flags.
+ * The body is never held whole in memory: yauzl reads the zip at random, the way `unzip` works, while it
+ * is still arriving (see ZipBody and extractZip), the directory ahead of the body through `fetchRange`
+ * (ranged GETs). Without a known size (a stream of unknown length), the whole zip is spooled first. A
+ * spool's temp folder is removed whatever happens.
  */
-async function spoolAndExtractZip(
+async function extractZipBody(
   rest: AsyncIterable<Buffer>,
   writer: TreeWriter,
   budget: Budget,
   opts: DownloadOptions,
+  random: RandomAccess,
 ): Promise<void> {
-  let dir: string;
+  // A zip weighs at most its content plus headers, so one far past maxBytes can stop before the disk fills.
+  const maxZip = budget.limits.maxBytes + budget.limits.maxEntries * 1024 + 1024 * 1024;
+  const body = new ZipBody(rest, {
+    size: random.size,
+    fetchRange: random.fetchRange,
+    stop: random.stop,
+    tmpDir: opts.tmpDir,
+    maxLength: maxZip,
+    tooLarge: () => budget.sizeError('(the zip itself)'),
+  });
   try {
-    dir = await fs.mkdtemp(join(opts.tmpDir ?? tmpdir(), 'pipewright-artifact-'));
-  } catch (error) {
-    throw new ArtifactError('LOCAL_IO', `Cannot create a temp folder for the zip: ${describe(error)}`, {
-      cause: error,
-    });
-  }
-  try {
-    const path = join(dir, 'artifact.zip');
-    const fd = openSync(path, 'wx', 0o600);
-    try {
-      let size = 0;
-      // A zip weighs at most its content plus headers, so one far past maxBytes can stop before the disk fills.
-      const maxZip = budget.limits.maxBytes + budget.limits.maxEntries * 1024 + 1024 * 1024;
-      for await (const chunk of rest) {
-        size += chunk.length;
-        if (size > maxZip) throw budget.sizeError('(the zip itself)');
-        // Synchronous: a page-cache write of one network chunk is cheaper than a trip through libuv's pool.
-        let at = 0;
-        while (at < chunk.length) at += writeSync(fd, chunk, at, chunk.length - at);
-      }
-    } finally {
-      closeSync(fd);
+    await extractZip(body, writer, { budget, signal: opts.signal });
+    // Every entry is out; the rest of the body is the directory, read already. The download still
+    // finishes, so that a transfer failure or a body of another length is not silently ignored.
+    body.release(Number.POSITIVE_INFINITY);
+    await body.finished();
+    if (body.size !== undefined && body.length !== body.size) {
+      throw new ArtifactError(
+        'TRANSFER_FAILED',
+        `The artifact was ${body.length} bytes where ${body.size} were announced; retry the job.`,
+      );
     }
-    await extractZip(path, writer, { budget, signal: opts.signal });
   } finally {
-    await fs.rm(dir, { recursive: true, force: true });
+    await body.close();
   }
 }

@@ -1,11 +1,13 @@
-import { close, closeSync, fstatSync, openSync, read } from 'node:fs';
-import { Readable } from 'node:stream';
+import { availableParallelism } from 'node:os';
+import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { ArtifactError, abortError, describe } from './errors.js';
 import { type Budget, RATIO_GRACE_BYTES } from './limits.js';
 import { assertSafeLink, normalizeEntryPath, symlinkAncestor, throughSymlinkError } from './safe-path.js';
-import type { TreeWriter } from './tree-writer.js';
+import { CREATE_FLAGS, fileMode, needsChmod, type TreeWriter } from './tree-writer.js';
+import { type ZipBody, ZipReader } from './zip-spool.js';
+import { type SmallFileFailure, SmallFileWorkers } from './zip-workers.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -13,16 +15,34 @@ const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
 const MADE_BY_UNIX = 3;
 const MAX_LINK_TARGET = 4096;
-/** Files written at once: enough to keep the libuv pool busy on many small files, few enough to bound memory. */
+/** Files written at once on the main thread: enough to keep the libuv pool busy, few enough to bound memory. */
 const CONCURRENCY = 8;
-/** Entries up to this size are gathered in memory and written with synchronous calls (see TreeWriter). */
+/** Entries up to this size are inflated in one piece and written with synchronous calls (see TreeWriter). */
 const SMALL_ENTRY = 1024 * 1024;
+/**
+ * From this many small files on, they are extracted by worker threads (zip-workers.ts); below, starting a
+ * thread costs more than it saves and the main thread does it all.
+ */
+const WORKER_MIN_FILES = 128;
+/** Threads for a big zip: one beside the main thread, which downloads, parses and checks. */
+const WORKERS = Math.max(1, Math.min(2, availableParallelism() - 1));
 
+/**
+ * What pass 1 keeps of a directory record: a few numbers, not yauzl's Entry (about 1 KiB each with its
+ * name and extra-field buffers), so a 100,000-entry directory stays small.
+ */
 interface Planned {
-  entry: yauzl.Entry;
+  /** Position in the central directory: pass 2 meets the entry again by it. */
+  index: number;
   rel: string;
   kind: 'file' | 'dir' | 'symlink';
   mode: number | undefined;
+  offset: number;
+  compressedSize: number;
+  size: number;
+  crc32: number;
+  /** Kept for symlinks only, whose targets are read before anything is written. */
+  entry?: yauzl.Entry;
 }
 
 function corrupt(message: string, cause?: unknown, entry?: string): ArtifactError {
@@ -34,96 +54,14 @@ function corrupt(message: string, cause?: unknown, entry?: string): ArtifactErro
   );
 }
 
-/** Bytes read at once for yauzl's small reads (directory records, local headers). */
-const READ_BLOCK = 256 * 1024;
-
-/**
- * yauzl's documented extension point for its input (`fromRandomAccessReader`) over the spooled file. Its
- * own fd reader opens a read stream for every 46-byte directory record, which on 20,000 entries costs
- * seconds; here those small reads are served from one cached block, and entry data streams straight from
- * the file. yauzl still does all the parsing.
- */
-class SpoolReader extends yauzl.RandomAccessReader {
-  #block = Buffer.alloc(0);
-  #blockAt = -1;
-
-  constructor(readonly fd: number) {
-    super();
-  }
-
-  override _readStreamForRange(start: number, end: number): Readable {
-    // Positional reads on the shared fd (an fs.ReadStream would close it when yauzl destroys the stream).
-    const fd = this.fd;
-    let position = start;
-    return new Readable({
-      highWaterMark: READ_BLOCK,
-      read(size) {
-        const length = Math.min(size, end - position);
-        if (length <= 0) {
-          this.push(null);
-          return;
-        }
-        const chunk = Buffer.allocUnsafe(length);
-        read(fd, chunk, 0, length, position, (error, bytesRead) => {
-          if (error) return this.destroy(error);
-          if (bytesRead === 0) return this.push(null);
-          position += bytesRead;
-          this.push(chunk.subarray(0, bytesRead));
-        });
-      },
-    });
-  }
-
-  override read(
-    buffer: Buffer,
-    offset: number,
-    length: number,
-    position: number,
-    callback: (error: Error | null, bytesRead?: number) => void,
-  ): void {
-    const copy = () => {
-      const at = position - this.#blockAt;
-      const n = this.#block.copy(buffer, offset, at, at + length);
-      callback(null, n);
-    };
-    if (
-      this.#blockAt >= 0 &&
-      position >= this.#blockAt &&
-      position + length <= this.#blockAt + this.#block.length
-    ) {
-      process.nextTick(copy);
-      return;
-    }
-    const block = Buffer.allocUnsafe(Math.max(length, READ_BLOCK));
-    read(this.fd, block, 0, block.length, position, (error, bytesRead) => {
-      if (error) return callback(error);
-      this.#block = block.subarray(0, bytesRead);
-      this.#blockAt = position;
-      copy();
-    });
-  }
-
-  override close(callback: (error: Error | null) => void): void {
-    close(this.fd, callback);
-  }
-}
-
-async function open(path: string): Promise<yauzl.ZipFile> {
-  let fd: number;
-  let size: number;
-  try {
-    fd = openSync(path, 'r');
-    size = fstatSync(fd).size;
-  } catch (error) {
-    throw new ArtifactError('LOCAL_IO', `Cannot read the spooled zip: ${describe(error)}`, { cause: error });
-  }
+async function open(reader: ZipReader, size: number): Promise<yauzl.ZipFile> {
   try {
     // The central directory is authoritative: yauzl reads it first and opens each entry at the offset it
     // gives. decodeStrings: false so that names reach our own checks (safe-path.ts, which refuse rather
     // than strip and name the entry) instead of yauzl's terse errors; strictFileNames only applies to
     // decoded names, so it stays off and getFileNameLowLevel below turns a backslash into `/` before the checks.
     // validateEntrySizes makes an entry that inflates to more or fewer bytes than declared an error.
-    return await yauzl.fromRandomAccessReaderPromise(new SpoolReader(fd), size, {
+    return await yauzl.fromRandomAccessReaderPromise(reader, size, {
       lazyEntries: true,
       autoClose: false,
       decodeStrings: false,
@@ -131,34 +69,49 @@ async function open(path: string): Promise<yauzl.ZipFile> {
       strictFileNames: false,
     });
   } catch (error) {
-    closeSync(fd);
+    if (error instanceof ArtifactError) throw error;
     throw corrupt('Cannot read the zip directory', error);
   }
 }
 
-/** Reads the whole central directory; it, not the local headers, is authoritative for names and modes. */
-function readDirectory(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
-  return new Promise((resolve, reject) => {
-    const entries: yauzl.Entry[] = [];
-    zip.on('entry', (entry: yauzl.Entry) => {
-      entries.push(entry);
-      zip.readEntry();
-    });
-    zip.on('end', () => resolve(entries));
-    zip.on('error', (error) => reject(corrupt('Cannot read the zip directory', error)));
-    zip.readEntry();
-  });
+/** The central directory's records in order (yauzl's documented iterator), errors named as ours. */
+async function* directory(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
+  const entries = zip.eachEntry();
+  for (;;) {
+    let next: IteratorResult<yauzl.Entry>;
+    try {
+      next = await entries.next();
+    } catch (error) {
+      if (error instanceof ArtifactError) throw error;
+      throw corrupt('Cannot read the zip directory', error);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise<Readable> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (error, stream) =>
-      error ? reject(corrupt(`Cannot read entry "${rel}"`, error, rel)) : resolve(stream),
+      error
+        ? reject(error instanceof ArtifactError ? error : corrupt(`Cannot read entry "${rel}"`, error, rel))
+        : resolve(stream),
     );
   });
 }
 
-function plan(entry: yauzl.Entry): Planned {
+/** Where an entry's data starts, from its local header (read and bounds-checked by yauzl). */
+function dataStart(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    zip.readLocalFileHeader(entry, { minimal: true }, (error, header) =>
+      error
+        ? reject(error instanceof ArtifactError ? error : corrupt(`Cannot read entry "${rel}"`, error, rel))
+        : resolve(header.fileDataStart),
+    );
+  });
+}
+
+function plan(entry: yauzl.Entry, index: number): Planned {
   const name = yauzl.getFileNameLowLevel(
     entry.generalPurposeBitFlag,
     entry.fileNameRaw,
@@ -169,11 +122,22 @@ function plan(entry: yauzl.Entry): Planned {
   const unix = entry.versionMadeBy >> 8 === MADE_BY_UNIX ? entry.externalFileAttributes >>> 16 : 0;
   const type = unix & S_IFMT;
   const mode = unix === 0 ? undefined : unix & 0o7777;
-  if (type === S_IFLNK) return { entry, rel, kind: 'symlink', mode };
-  if (type === S_IFDIR || name.endsWith('/') || (entry.externalFileAttributes & 0x10) !== 0) {
-    return { entry, rel, kind: 'dir', mode };
-  }
-  if (type !== 0 && type !== S_IFREG) {
+  const item: Planned = {
+    index,
+    rel,
+    kind: 'file',
+    mode,
+    offset: entry.relativeOffsetOfLocalHeader,
+    compressedSize: entry.compressedSize,
+    size: entry.uncompressedSize,
+    crc32: entry.crc32,
+  };
+  if (type === S_IFLNK) {
+    item.kind = 'symlink';
+    item.entry = entry;
+  } else if (type === S_IFDIR || name.endsWith('/') || (entry.externalFileAttributes & 0x10) !== 0) {
+    item.kind = 'dir';
+  } else if (type !== 0 && type !== S_IFREG) {
     throw new ArtifactError(
       'UNSUPPORTED_ENTRY',
       `Entry "${rel}" is a device, fifo or socket (mode ${type.toString(8)}); artifacts may only hold ` +
@@ -181,7 +145,32 @@ function plan(entry: yauzl.Entry): Planned {
       { entry: rel },
     );
   }
-  return { entry, rel, kind: 'file', mode };
+  return item;
+}
+
+/** Pass 1's checks of one record: nothing in it may be refused later. */
+function check(entry: yauzl.Entry, item: Planned, budget: Budget): void {
+  if (entry.isEncrypted()) {
+    throw new ArtifactError(
+      'UNSUPPORTED_ENTRY',
+      `Entry "${item.rel}" is encrypted; pipewright cannot read it.`,
+      {
+        entry: item.rel,
+      },
+    );
+  }
+  if (!entry.canDecodeFileData()) {
+    throw new ArtifactError(
+      'UNSUPPORTED_ENTRY',
+      `Entry "${item.rel}" uses compression method ${entry.compressionMethod}; only stored and ` +
+        'deflate are supported. Rebuild the artifact with a standard zip tool.',
+      { entry: item.rel },
+    );
+  }
+  budget.checkRatio(entry.uncompressedSize, entry.compressedSize, `Entry "${item.rel}"`, item.rel);
+  if (item.kind === 'symlink' && entry.uncompressedSize > MAX_LINK_TARGET) {
+    throw corrupt(`Symlink "${item.rel}" has a ${entry.uncompressedSize}-byte target`, undefined, item.rel);
+  }
 }
 
 export interface ExtractOptions {
@@ -189,119 +178,279 @@ export interface ExtractOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Extracts a zip file on disk into the writer's root, checking everything declared before writing. */
-export async function extractZip(path: string, writer: TreeWriter, opts: ExtractOptions): Promise<void> {
+/**
+ * Extracts a zip into the writer's root while it downloads.
+ *
+ * Pass 1 reads the central directory and checks every name, kind, size and ratio before anything is
+ * written. When the directory can be read ahead of the body (ranged GETs, see ZipReader), the body is not
+ * consumed until then, and the checks decide how it is: into a memory window when entries can be extracted
+ * as they stream past, else into the spool (see ZipBody). Then every symlink target is read and checked.
+ * Pass 2 reads the directory again and extracts each entry as soon as the body has its bytes. Entries come
+ * in directory order, which is normally the order of their data, so extraction follows the download; a zip
+ * whose directory is in another order is extracted all the same, from the spool, only later.
+ */
+export async function extractZip(body: ZipBody, writer: TreeWriter, opts: ExtractOptions): Promise<void> {
   const { budget, signal } = opts;
-  const zip = await open(path);
+  let size = body.size;
+  if (size === undefined) {
+    // A stream of unknown length: spooled whole first.
+    await body.startSpool();
+    await body.finished();
+    size = body.length;
+  } else if (!body.canReadAhead) {
+    await body.startSpool();
+  }
+  const reader = new ZipReader(body);
+
+  // Pass 1: validate every declared name, kind and size before anything touches the disk.
+  const byPath = new Map<string, Planned>();
+  const links = new Map<string, string>();
+  let items: Planned[] = [];
+  let count = 0;
+  const first = await open(reader, size);
   try {
-    if (zip.entryCount > budget.limits.maxEntries) {
+    if (first.entryCount > budget.limits.maxEntries) {
       throw new ArtifactError(
         'LIMIT_EXCEEDED',
-        `The zip declares ${zip.entryCount} entries, more entries than limits.maxEntries ` +
+        `The zip declares ${first.entryCount} entries, more entries than limits.maxEntries ` +
           `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
       );
     }
-    const entries = await readDirectory(zip);
-
-    // Pass 1: validate every declared name, kind and size before anything touches the disk.
-    const byPath = new Map<string, Planned>();
     let declared = 0;
-    for (const entry of entries) {
-      const item = plan(entry);
+    for await (const entry of directory(first)) {
+      const item = plan(entry, count++);
       budget.addEntry(item.rel || '/');
-      if (item.entry.isEncrypted()) {
-        throw new ArtifactError(
-          'UNSUPPORTED_ENTRY',
-          `Entry "${item.rel}" is encrypted; pipewright cannot read it.`,
-          {
-            entry: item.rel,
-          },
-        );
-      }
-      if (!item.entry.canDecodeFileData()) {
-        throw new ArtifactError(
-          'UNSUPPORTED_ENTRY',
-          `Entry "${item.rel}" uses compression method ${item.entry.compressionMethod}; only stored and ` +
-            'deflate are supported. Rebuild the artifact with a standard zip tool.',
-          { entry: item.rel },
-        );
-      }
+      check(entry, item, budget);
       declared += entry.uncompressedSize;
       if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
-      budget.checkRatio(entry.uncompressedSize, entry.compressedSize, `Entry "${item.rel}"`, item.rel);
-      if (item.kind === 'symlink' && entry.uncompressedSize > MAX_LINK_TARGET) {
-        throw corrupt(
-          `Symlink "${item.rel}" has a ${entry.uncompressedSize}-byte target`,
-          undefined,
-          item.rel,
-        );
-      }
       if (item.rel === '') continue;
       // A later duplicate replaces an earlier one, as `unzip -o` would; planning dedupes so writes never race.
       byPath.delete(item.rel);
       byPath.set(item.rel, item);
     }
-    budget.checkRatio(declared, zip.fileSize, 'The zip');
+    budget.checkRatio(declared, size, 'The zip');
+    // The directory is read: from here on, bytes come from the body.
+    reader.ahead = false;
 
-    const items = [...byPath.values()];
-    const links = new Map<string, string>();
-    for (const item of items) {
-      if (item.kind !== 'symlink') continue;
-      const stream = await openEntry(zip, item.entry, item.rel);
-      const chunks: Buffer[] = [];
-      try {
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-      } catch (error) {
-        throw corrupt(`Symlink "${item.rel}" is damaged`, error, item.rel);
+    // In directory order (a Map keeps insertion order, and a replaced duplicate moves to its later place).
+    items = [...byPath.values()];
+    byPath.clear();
+    // Entries sharing bytes are how "overlapping" zip bombs multiply a small kernel; no tool writes them.
+    const byOffset = items.filter((item) => item.kind !== 'dir').sort((a, b) => a.offset - b.offset);
+    for (let i = 1; i < byOffset.length; i++) {
+      const [before, item] = [byOffset[i - 1]!, byOffset[i]!];
+      if (item.offset < before.offset + 30 + before.compressedSize) {
+        throw corrupt(`Entry "${item.rel}" overlaps entry "${before.rel}"`, undefined, item.rel);
       }
-      const target = Buffer.concat(chunks);
-      if (crc32(target) !== item.entry.crc32) {
-        throw corrupt(`Symlink "${item.rel}" fails its CRC-32 check`, undefined, item.rel);
+    }
+    if (body.mode === 'pending') {
+      // Streaming needs every read to move forward: files in the order of their data, and no symlink
+      // target to read before them.
+      let at = -1;
+      let forward = true;
+      for (const item of items) {
+        if (item.kind === 'symlink' || (item.kind === 'file' && item.offset < at)) forward = false;
+        if (item.kind === 'file') at = item.offset;
       }
-      links.set(item.rel, target.toString('utf8'));
+      if (forward) body.startWindow();
+      else await body.startSpool();
     }
-    // With the whole directory known, links and paths through links are judged up front, whatever the order.
+    // Symlink targets are data, not directory: they are read (waiting for the body) before any write.
     for (const item of items) {
-      const through = symlinkAncestor(item.rel, links);
-      if (through !== undefined) throw throughSymlinkError(item.rel, through);
+      if (item.kind === 'symlink') links.set(item.rel, await readLink(first, item));
     }
-    for (const [rel, target] of links) assertSafeLink(rel, target, links);
-
-    // Pass 2: folders, then files (several at once), then links and folder modes (writer.finish).
-    for (const item of items) {
-      if (item.kind === 'dir') await writer.dir(item.rel, item.mode);
-      else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
-    }
-    const files = items.filter((item) => item.kind === 'file');
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const work = async () => {
-      // The first failure stops every worker, and all of them settle before the zip (and its fd) is closed.
-      while (failure === undefined && next < files.length) {
-        const item = files[next++]!;
-        try {
-          if (signal?.aborted) throw abortError(signal);
-          await writeEntry(zip, item, writer, budget);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, work));
-    if (failure !== undefined) throw failure.error;
-    await writer.finish();
   } finally {
-    zip.close();
+    first.close();
   }
+  // With the whole directory known, links and paths through links are judged up front, whatever the order.
+  for (const item of items) {
+    const through = symlinkAncestor(item.rel, links);
+    if (through !== undefined) throw throughSymlinkError(item.rel, through);
+  }
+  for (const [rel, target] of links) assertSafeLink(rel, target, links);
+
+  // Pass 2: folders, then files in directory order, then links and folder modes (writer.finish).
+  const files: (Planned | undefined)[] = new Array(count);
+  let small = 0;
+  for (const item of items) {
+    if (item.kind === 'dir') await writer.dir(item.rel, item.mode);
+    else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
+    else {
+      files[item.index] = item;
+      if (isSmall(item)) small++;
+    }
+  }
+  items = [];
+  const second = await open(reader, size);
+  try {
+    if (small >= WORKER_MIN_FILES) await writeWithWorkers(second, body, files, writer, budget, signal);
+    else await writeHere(second, body, files, writer, budget, signal);
+  } finally {
+    second.close();
+  }
+  await writer.finish();
+}
+
+const isSmall = (item: Planned) => item.size <= SMALL_ENTRY && item.compressedSize <= SMALL_ENTRY;
+
+/** Pass 2's view of the directory: each planned file with its fresh record, which must match pass 1's. */
+async function* plannedFiles(
+  zip: yauzl.ZipFile,
+  files: (Planned | undefined)[],
+  signal: AbortSignal | undefined,
+): AsyncGenerator<{ item: Planned; entry: yauzl.Entry }> {
+  let index = 0;
+  for await (const entry of directory(zip)) {
+    if (signal?.aborted) throw abortError(signal);
+    const item = files[index++];
+    if (item === undefined) continue;
+    if (
+      entry.relativeOffsetOfLocalHeader !== item.offset ||
+      entry.compressedSize !== item.compressedSize ||
+      entry.uncompressedSize !== item.size ||
+      entry.crc32 !== item.crc32
+    ) {
+      throw corrupt(`Entry "${item.rel}" changed between two reads of the directory`, undefined, item.rel);
+    }
+    yield { item, entry };
+  }
+}
+
+async function readLink(zip: yauzl.ZipFile, item: Planned): Promise<string> {
+  const stream = await openEntry(zip, item.entry!, item.rel);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+  } catch (error) {
+    if (error instanceof ArtifactError) throw error;
+    throw corrupt(`Symlink "${item.rel}" is damaged`, error, item.rel);
+  }
+  const target = Buffer.concat(chunks);
+  if (crc32(target) !== item.crc32) {
+    throw corrupt(`Symlink "${item.rel}" fails its CRC-32 check`, undefined, item.rel);
+  }
+  return target.toString('utf8');
+}
+
+/**
+ * Every file on the main thread (a zip with few small files, where a thread would not pay off): a few at
+ * a time from the spool, one after the other from the window (which only moves forward).
+ */
+async function writeHere(
+  zip: yauzl.ZipFile,
+  body: ZipBody,
+  files: (Planned | undefined)[],
+  writer: TreeWriter,
+  budget: Budget,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const concurrency = body.mode === 'window' ? 1 : CONCURRENCY;
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    for await (const { item, entry } of plannedFiles(zip, files, signal)) {
+      if (failure) break;
+      body.release(item.offset);
+      const done: Promise<void> = writeEntry(zip, entry, item, writer, budget).then(
+        () => void running.delete(done),
+        (error: unknown) => {
+          failure ??= { error };
+          running.delete(done);
+        },
+      );
+      running.add(done);
+      if (running.size >= concurrency) await Promise.race(running);
+    }
+  } finally {
+    // The first failure stops the loop, and every write settles before the zip is closed.
+    await Promise.all(running);
+  }
+  if (failure) throw failure.error;
+}
+
+/**
+ * Small files go to worker threads as soon as the body has them: this thread reads each local header
+ * (through yauzl), waits for the entry's bytes, checks its path and creates its folder
+ * (TreeWriter.reserve), and copies the compressed bytes into the batch for a worker, which inflates,
+ * checks the size and CRC-32, and writes. Large files stream here, as in writeHere, one at a time.
+ */
+async function writeWithWorkers(
+  zip: yauzl.ZipFile,
+  body: ZipBody,
+  files: (Planned | undefined)[],
+  writer: TreeWriter,
+  budget: Budget,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  const onFailure = (f: SmallFileFailure) => {
+    const { rel } = files[f.id]!;
+    failure ??= {
+      error:
+        f.kind === 'corrupt'
+          ? corrupt(`Entry "${rel}" ${f.message}`, undefined, rel)
+          : f.kind === 'symlink'
+            ? writer.existingSymlink(rel)
+            : f.kind === 'conflict'
+              ? writer.conflict(rel)
+              : new ArtifactError('LOCAL_IO', `Cannot write "${rel}" into the destination: ${f.message}`, {
+                  entry: rel,
+                }),
+    };
+  };
+  const workers = new SmallFileWorkers(
+    CREATE_FLAGS,
+    WORKERS,
+    (count, bytes) => {
+      writer.wrote(count);
+      budget.addBytes(bytes, '(small files)');
+    },
+    onFailure,
+  );
+  try {
+    for await (const { item, entry } of plannedFiles(zip, files, signal)) {
+      if (failure) break;
+      body.release(item.offset);
+      if (!isSmall(item)) {
+        await writeEntry(zip, entry, item, writer, budget);
+        continue;
+      }
+      const start = await dataStart(zip, entry, item.rel);
+      const end = start + item.compressedSize;
+      const arrived = body.waitFor(end);
+      if (arrived) await arrived;
+      const path = await writer.reserve(item.rel);
+      const mode = fileMode(item.mode);
+      await workers.submit(
+        {
+          id: item.index,
+          path,
+          compressedSize: item.compressedSize,
+          size: item.size,
+          deflated: entry.compressionMethod === 8,
+          crc32: item.crc32,
+          mode,
+          chmod: needsChmod(mode),
+        },
+        (target, at) => body.read(target, at, start, item.compressedSize),
+      );
+      body.release(end);
+    }
+    if (!failure) await workers.drain();
+  } finally {
+    await workers.close();
+  }
+  if (failure) throw failure.error;
 }
 
 async function writeEntry(
   zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
   item: Planned,
   writer: TreeWriter,
   budget: Budget,
 ): Promise<void> {
-  const { entry, rel } = item;
+  const { rel } = item;
   if (entry.uncompressedSize === 0 && entry.compressedSize === 0) {
     await writer.smallFile(rel, item.mode, Buffer.alloc(0));
     return;

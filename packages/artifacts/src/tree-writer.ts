@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { ArtifactError, describe } from './errors.js';
 import { assertSafeLink, symlinkAncestor, throughSymlinkError } from './safe-path.js';
 
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+/** How every file is created: never over an existing entry, never through a symlink at the last component. */
+export const CREATE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
 // Bits the process umask would strip from a new file; when none, the explicit chmod can be skipped.
 const UMASK = (() => {
@@ -19,6 +21,8 @@ const UMASK = (() => {
 export const fileMode = (mode: number | undefined) => (mode === undefined ? 0o644 : mode & 0o777);
 /** Folders keep rwx (and the harmless sticky bit), never setuid/setgid. */
 export const dirMode = (mode: number | undefined) => (mode === undefined ? 0o755 : mode & 0o1777);
+/** Whether a file created with `mode` needs an explicit chmod, because the umask strips some of its bits. */
+export const needsChmod = (mode: number) => (mode & UMASK) !== 0;
 
 function code(error: unknown): string | undefined {
   return (error as { code?: string } | undefined)?.code;
@@ -84,11 +88,7 @@ export class TreeWriter {
    * Only the folder check is asynchronous (and cached). Same rules as file().
    */
   async smallFile(rel: string, mode: number | undefined, data: Buffer): Promise<void> {
-    this.#checkPath(rel);
-    this.#links.delete(rel);
-    if (this.#dirs.has(rel)) throw this.#conflict(rel);
-    await this.#ensureDir(parentOf(rel));
-    const abs = join(this.#root, rel);
+    const abs = await this.reserve(rel);
     const m = fileMode(mode);
     let fd: number;
     try {
@@ -111,8 +111,28 @@ export class TreeWriter {
     } finally {
       closeSync(fd);
     }
-    this.#files.add(rel);
     this.files++;
+  }
+
+  /**
+   * Checks a regular file's path and creates its folder, for a caller that creates the file itself (a zip
+   * extraction thread): returns the absolute path, to be opened with CREATE_FLAGS; call wrote() once it is
+   * written. If something is already there, the caller follows replaceable()'s rule: a symlink is refused
+   * (existingSymlink()), a folder too (conflict()), a file is replaced.
+   */
+  async reserve(rel: string): Promise<string> {
+    this.#checkPath(rel);
+    this.#links.delete(rel);
+    if (this.#dirs.has(rel)) throw this.#conflict(rel);
+    // Known as a file from now on, so a later entry cannot make it a folder while it is being written.
+    this.#files.add(rel);
+    await this.#ensureDir(parentOf(rel));
+    return join(this.#root, rel);
+  }
+
+  /** Counts files written by the caller of reserve(). */
+  wrote(files: number): void {
+    this.files += files;
   }
 
   /** A symlink entry: validated and created in finish(), once every other entry is on disk. */
@@ -199,15 +219,21 @@ export class TreeWriter {
   /** Something already sits where an entry goes: a duplicate file is replaced, anything else refused. */
   async #replaceable(rel: string, abs: string): Promise<void> {
     const stat = await fs.lstat(abs);
-    if (stat.isSymbolicLink()) {
-      throw new ArtifactError(
-        'UNSAFE_SYMLINK',
-        `Entry "${rel}" would be written through an existing symlink in the destination; refused.`,
-        { entry: rel },
-      );
-    }
+    if (stat.isSymbolicLink()) throw this.existingSymlink(rel);
     if (stat.isDirectory()) throw this.#conflict(rel);
     await fs.unlink(abs);
+  }
+
+  existingSymlink(rel: string): ArtifactError {
+    return new ArtifactError(
+      'UNSAFE_SYMLINK',
+      `Entry "${rel}" would be written through an existing symlink in the destination; refused.`,
+      { entry: rel },
+    );
+  }
+
+  conflict(rel: string): ArtifactError {
+    return this.#conflict(rel);
   }
 
   #ensureDir(rel: string): Promise<void> {

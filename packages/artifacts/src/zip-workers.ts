@@ -1,0 +1,313 @@
+import { Worker } from 'node:worker_threads';
+import { YOUNG_GC_BYTES } from './young-gc.js';
+
+/** One small zip entry for a worker: what it must inflate to, and where it goes. */
+export interface SmallFileJob {
+  /** The caller's handle for the entry, echoed in failures. */
+  id: number;
+  /** Absolute destination; its folder was created and checked by the TreeWriter. */
+  path: string;
+  compressedSize: number;
+  /** Declared uncompressed size, already checked against the limits. */
+  size: number;
+  deflated: boolean;
+  crc32: number;
+  /** Final permission bits (rwx only). */
+  mode: number;
+  /** Whether the umask would strip bits of `mode`, so an explicit fchmod is needed. */
+  chmod: boolean;
+}
+
+export interface SmallFileFailure {
+  id: number;
+  /**
+   * corrupt: the data is bad; symlink: a symlink is already at the path; conflict: a folder is; io: a
+   * write failed. (A regular file already there is replaced, as TreeWriter does.)
+   */
+  kind: 'corrupt' | 'symlink' | 'conflict' | 'io';
+  message: string;
+  code?: string;
+}
+
+/** Numbers per job in a batch message (a Float64Array, transferred rather than copied). */
+const NUMS = 8;
+
+/**
+ * The worker's code, evaluated as a CommonJS script (`eval: true`) so the same text runs from the
+ * TypeScript sources under the tests and from dist. It only uses its messages and Node built-ins. Per
+ * entry: inflate the compressed bytes in one call with `maxOutputLength` set to the declared size (so a
+ * lying entry can never produce more than was checked), compare the size and CRC-32, then create the file
+ * with O_EXCL|O_NOFOLLOW and write it: the same rules as TreeWriter.smallFile (replaceable() included),
+ * with synchronous calls, as `unzip` does. The batch's buffer goes back to the main thread with the results, to be filled again.
+ */
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync } = require('node:fs');
+const { inflateRawSync, crc32 } = require('node:zlib');
+const { flags, youngGcBytes } = workerData;
+const NUMS = ${NUMS};
+
+// A young collection every youngGcBytes of inflated buffers (see young-gc.ts): V8 alone lets them pile up.
+let gc = null;
+try {
+  const v8 = require('node:v8');
+  v8.setFlagsFromString('--expose-gc');
+  gc = require('node:vm').runInNewContext('gc');
+  v8.setFlagsFromString('--no-expose-gc');
+} catch {}
+let inflated = 0;
+
+function extract(path, raw, n, at) {
+  const id = n[at], size = n[at + 3];
+  const deflated = n[at + 4] === 1, crc = n[at + 5], mode = n[at + 6], chmod = n[at + 7] === 1;
+  const corrupt = (message) => ({ id, kind: 'corrupt', message });
+  let data = raw;
+  if (deflated) {
+    try {
+      // One output buffer of the declared size (+1, so that a correct entry never needs a second).
+      data = inflateRawSync(raw, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(64, size + 1) });
+    } catch (error) {
+      if (error && error.code === 'ERR_BUFFER_TOO_LARGE') return corrupt('inflates past its declared size');
+      return corrupt('is damaged: ' + (error && error.message));
+    }
+  }
+  if (deflated) {
+    inflated += data.length;
+    if (inflated >= youngGcBytes && typeof gc === 'function') {
+      inflated = 0;
+      gc({ type: 'minor' });
+    }
+  }
+  if (data.length !== size) return corrupt('has ' + data.length + ' bytes, its header says ' + size);
+  if (crc32(data) !== crc) return corrupt('fails its CRC-32 check');
+  let out;
+  try {
+    out = openSync(path, flags, mode);
+  } catch (error) {
+    if (error.code !== 'EEXIST' && error.code !== 'ELOOP') return { id, kind: 'io', message: String(error.message), code: error.code };
+    // Something is already there (TreeWriter's rule): a symlink or a folder is refused, a file replaced.
+    try {
+      const stat = lstatSync(path);
+      if (stat.isSymbolicLink()) return { id, kind: 'symlink', message: '' };
+      if (stat.isDirectory()) return { id, kind: 'conflict', message: '' };
+      unlinkSync(path);
+      out = openSync(path, flags, mode);
+    } catch (again) {
+      return { id, kind: 'io', message: String(again.message), code: again.code };
+    }
+  }
+  try {
+    let at = 0;
+    while (at < data.length) at += writeSync(out, data, at, data.length - at);
+    if (chmod) fchmodSync(out, mode);
+  } catch (error) {
+    return { id, kind: 'io', message: String(error.message), code: error.code };
+  } finally {
+    closeSync(out);
+  }
+  return undefined;
+}
+
+parentPort.on('message', ({ paths, nums, data }) => {
+  const failures = [];
+  let ok = 0, bytes = 0;
+  for (let i = 0, at = 0; i < paths.length; i++) {
+    const compressedSize = nums[i * NUMS + 2];
+    let failure;
+    try {
+      failure = extract(paths[i], data.subarray(at, at + compressedSize), nums, i * NUMS);
+    } catch (error) {
+      failure = { id: nums[i * NUMS], kind: 'io', message: String(error && error.message), code: error && error.code };
+    }
+    at += compressedSize;
+    if (failure) failures.push(failure);
+    else {
+      ok++;
+      bytes += nums[i * NUMS + 3];
+    }
+  }
+  parentPort.postMessage({ ok, bytes, failures, data }, [data.buffer]);
+});
+`;
+
+/**
+ * Compressed bytes per batch (each batch's are copied into one buffer, transferred to a worker and back):
+ * a small entry is at most this large, so one always fits.
+ */
+export const BATCH_BYTES = 1024 * 1024;
+/** Jobs per batch: few messages, but a worker never waits long for work. */
+const BATCH_JOBS = 64;
+/** Batches queued per worker: one being worked on, one waiting. */
+const IN_FLIGHT = 2;
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+  exited: boolean;
+}
+
+/**
+ * Worker threads that inflate and write small zip entries, so that on a multi-core machine the inflating
+ * (the bulk of the CPU work) and the file writes run beside the download, the parsing and the safety
+ * checks on the main thread. A batch's compressed bytes travel in a buffer that is transferred (not
+ * copied) to the worker and back, and reused; so the only allocation per entry is its inflated content.
+ */
+export class SmallFileWorkers {
+  readonly #slots: Slot[];
+  readonly #free: Buffer[] = [];
+  #data: Buffer | undefined;
+  #used = 0;
+  #paths: string[] = [];
+  #nums: number[] = [];
+  #failure: { error: unknown } | undefined;
+  #waiters: (() => void)[] = [];
+  #closed = false;
+  #buffers = 0;
+
+  constructor(
+    flags: number,
+    count: number,
+    private readonly onDone: (files: number, bytes: number) => void,
+    private readonly onFailure: (failure: SmallFileFailure) => void,
+  ) {
+    this.#slots = Array.from({ length: count }, () => {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { flags, youngGcBytes: YOUNG_GC_BYTES },
+        // A small young generation: the inflated buffers it holds are collected soon, so memory stays flat.
+        resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+        stdout: false,
+        stderr: false,
+      });
+      const slot: Slot = { worker, inFlight: 0, exited: false };
+      worker.on(
+        'message',
+        (result: { ok: number; bytes: number; failures: SmallFileFailure[]; data: Uint8Array }) => {
+          slot.inFlight--;
+          this.#free.push(Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength));
+          if (result.ok > 0) this.onDone(result.ok, result.bytes);
+          for (const failure of result.failures) this.onFailure(failure);
+          this.#notify();
+        },
+      );
+      worker.on('error', (error) => this.#fail(error));
+      worker.on('exit', (code) => {
+        slot.exited = true;
+        if (!this.#closed) this.#fail(new Error(`an extraction thread exited with code ${code}`));
+        this.#notify();
+      });
+      return slot;
+    });
+  }
+
+  #check(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= { error };
+    this.#notify();
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #idle(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (slot.inFlight < IN_FLIGHT && (!best || slot.inFlight < best.inFlight)) best = slot;
+    }
+    return best;
+  }
+
+  #flush(slot: Slot): void {
+    const nums = Float64Array.from(this.#nums);
+    const data = this.#data!;
+    slot.worker.postMessage({ paths: this.#paths, nums, data }, [nums.buffer, data.buffer as ArrayBuffer]);
+    slot.inFlight++;
+    this.#data = undefined;
+    this.#used = 0;
+    this.#paths = [];
+    this.#nums = [];
+  }
+
+  /** Sends the batch being filled to a worker, waiting for one to have room. */
+  async #send(): Promise<void> {
+    for (;;) {
+      this.#check();
+      const slot = this.#idle();
+      if (slot) {
+        this.#flush(slot);
+        return;
+      }
+      await this.#changed();
+    }
+  }
+
+  /**
+   * Queues a job; `fill` copies its compressed bytes into `target` at `at`. Resolves at once unless the
+   * batch had to be sent and every worker already has its fill of batches.
+   */
+  async submit(job: SmallFileJob, fill: (target: Buffer, at: number) => void): Promise<void> {
+    this.#check();
+    if (this.#data && this.#used + job.compressedSize > this.#data.length) await this.#send();
+    if (!this.#data) {
+      // A buffer back from a worker, or a new one while fewer than there can be batches in flight.
+      while (this.#free.length === 0 && this.#buffers >= this.#slots.length * IN_FLIGHT + 1) {
+        await this.#changed();
+        this.#check();
+      }
+      this.#data = this.#free.pop() ?? this.#newBuffer();
+    }
+    fill(this.#data, this.#used);
+    this.#used += job.compressedSize;
+    this.#paths.push(job.path);
+    this.#nums.push(
+      job.id,
+      0,
+      job.compressedSize,
+      job.size,
+      job.deflated ? 1 : 0,
+      job.crc32,
+      job.mode,
+      job.chmod ? 1 : 0,
+    );
+    // A worker with nothing to do gets what there is now; otherwise batches fill up.
+    const slot = this.#idle();
+    if (slot && (slot.inFlight === 0 || this.#paths.length >= BATCH_JOBS)) this.#flush(slot);
+    else if (this.#paths.length >= BATCH_JOBS) await this.#send();
+  }
+
+  #newBuffer(): Buffer {
+    this.#buffers++;
+    return Buffer.allocUnsafeSlow(BATCH_BYTES);
+  }
+
+  /** Sends what is queued and waits until every job has been done (or failed). */
+  async drain(): Promise<void> {
+    if (this.#paths.length > 0) await this.#send();
+    while (this.#slots.some((s) => s.inFlight > 0)) {
+      this.#check();
+      await this.#changed();
+    }
+    this.#check();
+  }
+
+  /**
+   * Stops the threads. After a failure the batches already sent are let finish first (a few dozen small
+   * files at most), so that no thread is cut between creating a file and closing it.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#slots.some((s) => s.inFlight > 0 && !s.exited)) await this.#changed();
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+}
