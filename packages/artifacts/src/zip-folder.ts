@@ -2,20 +2,34 @@ import { once } from 'node:events';
 import { closeSync, constants, promises as fs, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import yazl from 'yazl';
+import { DeflatePool } from './deflate-pool.js';
 import { ArtifactError, describe } from './errors.js';
 import { resolveLinkTarget } from './safe-path.js';
 
+// addDeflatedBuffer comes from the yazl patch in patches/ (written for upstream); @types/yazl lacks it.
+declare module 'yazl' {
+  interface ZipFile {
+    addDeflatedBuffer(
+      compressedBuffer: Buffer,
+      metadataPath: string,
+      options: Partial<Options> & { uncompressedSize: number; crc32: number },
+    ): void;
+  }
+}
+
 const S_IFLNK = 0o120000;
 /**
- * Files up to this size are read whole and given to yazl's `addBuffer`, which deflates each in Node's
- * thread pool as soon as it is added, so several are compressed at once (on every core) while yazl still
- * writes them in order. Larger files stream through one deflate stream each.
+ * Files up to this size are read whole, checksummed and deflated ahead of yazl, several at once, on every
+ * core (Node's thread pool). Larger files stream through yazl's own deflate stream, one at a time.
  */
 const BUFFERED_MAX = 1024 * 1024;
-/** Buffered files are added in batches; a batch ends after this many files or bytes. */
-const BATCH_FILES = 16;
-const BATCH_BYTES = 2 * 1024 * 1024;
+/** How far ahead of yazl files are prepared: at most this many entries or bytes of small files. */
+const AHEAD_FILES = 64;
+const AHEAD_BYTES = 4 * 1024 * 1024;
+/** Deflate streams working at once; Node's thread pool runs 4 jobs at a time. */
+const DEFLATERS = 4;
 /** Bytes of zip the consumer may leave unread before more entries are added. */
 const OUTPUT_MAX = 1024 * 1024;
 /** A link swapped in after the listing is not followed. */
@@ -125,69 +139,82 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
 }
 
 /**
- * Adds the entries to yazl while the consumer reads, holding a bounded amount in memory.
- *
- * `addBuffer` starts deflating as soon as it is called and writes nothing until all earlier entries are
- * written, but it says nothing when that happens. `addReadStreamLazy` does: yazl asks for the stream
- * exactly when every earlier entry is written and the output has room (it pipes into it). So the first
- * file of each batch is added lazily, and its call is the signal that the batch before it is out: at most
- * two batches (32 files, 4 MiB) are read and deflating at once, plus one large file streaming.
+ * Adds the entries to yazl while the consumer reads, holding a bounded amount in memory. Small files are
+ * read, checksummed and deflated ahead (several deflating at once, see DeflatePool) and handed to yazl
+ * strictly in the walk's order, already compressed; yazl writes them as they come.
  */
 async function addEntries(zip: yazl.ZipFile, items: Item[], sourceDir: string, level: number) {
   const output = zip.outputStream as PassThrough;
   const stopped = new Promise<void>((resolve) => output.once('close', resolve));
-  /** One promise per batch, resolved when yazl starts its first entry (every earlier batch is written). */
-  const batchStarts: Promise<void>[] = [];
-  let batchFiles = 0;
-  let batchBytes = 0;
-  for (const item of items) {
-    if (output.destroyed) return;
-    const options = { mtime: item.mtime, mode: item.mode & 0o177777 };
-    if (item.kind === 'dir') {
-      zip.addEmptyDirectory(`${item.rel}/`, options);
-    } else if (item.kind === 'symlink') {
-      zip.addBuffer(Buffer.from(item.target!, 'utf8'), item.rel, {
-        ...options,
-        mode: S_IFLNK | (item.mode & 0o777),
-        compress: false,
-      });
-    } else if (item.size <= BUFFERED_MAX && batchFiles < BATCH_FILES && batchBytes < BATCH_BYTES) {
-      const data = readSmall(sourceDir, item);
-      zip.addBuffer(data, item.rel, { ...options, compressionLevel: level });
-      batchFiles++;
-      batchBytes += data.length;
-    } else {
-      // This file starts a new batch. A small one is read now (its errors come in order); a large one is
-      // opened when yazl asks for it and streams through its own deflate stream.
-      const data = item.size <= BUFFERED_MAX ? readSmall(sourceDir, item) : undefined;
-      batchStarts.push(
-        new Promise<void>((started) => {
-          zip.addReadStreamLazy(
-            item.rel,
-            { ...options, compressionLevel: level, size: data?.length ?? item.size },
-            (cb) => {
-              started();
-              if (data) cb(null, new PassThrough().end(data));
-              else
-                openLarge(zip, sourceDir, item).then(
-                  (input) => cb(null, input),
-                  (error: unknown) => cb(error, new PassThrough()),
-                );
-            },
-          );
-        }),
-      );
-      batchFiles = 1;
-      batchBytes = data?.length ?? 0;
-      // Wait until the batch before the previous one is written out, and the consumer has taken most of
-      // it: yazl's writes of buffered entries do not wait for the output to drain.
-      while (batchStarts.length > 1) await Promise.race([batchStarts.shift(), stopped]);
-      while (output.writableLength + output.readableLength > OUTPUT_MAX && !output.destroyed) {
-        await Promise.race([once(output, 'drain'), stopped]);
-      }
+  const pool = level === 0 ? undefined : new DeflatePool(DEFLATERS, level);
+  /** Entries being prepared, in order; each resolves to the call that adds it to yazl. */
+  const ahead: { bytes: number; add: Promise<() => Promise<void> | void> }[] = [];
+  let aheadBytes = 0;
+  const addNext = async () => {
+    const next = ahead.shift()!;
+    aheadBytes -= next.bytes;
+    const added = (await next.add)();
+    // A large file streams through yazl; wait for it, so the entries after it do not pile up in yazl.
+    if (added) await Promise.race([added, stopped]);
+    // yazl writes buffered entries without waiting for the consumer: wait for it here instead.
+    while (output.writableLength + output.readableLength > OUTPUT_MAX && !output.destroyed) {
+      await Promise.race([once(output, 'drain'), stopped]);
     }
+  };
+  try {
+    for (const item of items) {
+      if (output.destroyed) return;
+      const bytes = item.kind === 'file' && item.size <= BUFFERED_MAX ? item.size : 0;
+      const add = prepare(zip, sourceDir, item, level, pool, stopped);
+      add.catch(() => {}); // reported in order, when addNext reaches it
+      ahead.push({ bytes, add });
+      aheadBytes += bytes;
+      while (ahead.length >= AHEAD_FILES || aheadBytes >= AHEAD_BYTES) await addNext();
+    }
+    while (ahead.length > 0 && !output.destroyed) await addNext();
+    if (!output.destroyed) zip.end();
+  } finally {
+    pool?.close();
   }
-  if (!output.destroyed) zip.end();
+}
+
+/** Reads a small file now and deflates it; returns the call that adds the entry to yazl. */
+async function prepare(
+  zip: yazl.ZipFile,
+  sourceDir: string,
+  item: Item,
+  level: number,
+  pool: DeflatePool | undefined,
+  stopped: Promise<void>,
+): Promise<() => Promise<void> | void> {
+  const options = { mtime: item.mtime, mode: item.mode & 0o177777 };
+  if (item.kind === 'dir') return () => zip.addEmptyDirectory(`${item.rel}/`, options);
+  if (item.kind === 'symlink') {
+    const target = Buffer.from(item.target!, 'utf8');
+    const mode = S_IFLNK | (item.mode & 0o777);
+    return () => zip.addBuffer(target, item.rel, { ...options, mode, compress: false });
+  }
+  if (item.size > BUFFERED_MAX) {
+    const large = { ...options, compressionLevel: level, size: item.size };
+    return () =>
+      new Promise<void>((done) => {
+        zip.addReadStreamLazy(item.rel, large, (cb) => {
+          openLarge(zip, sourceDir, item, stopped).then(
+            (input) => {
+              input.once('close', done);
+              cb(null, input);
+            },
+            (error: unknown) => cb(error, new PassThrough()),
+          );
+        });
+      });
+  }
+  const data = readSmall(sourceDir, item);
+  if (!pool) return () => zip.addBuffer(data, item.rel, { ...options, compress: false });
+  const crc32 = zlibCrc32(data);
+  const compressed = await pool.deflate(data);
+  return () =>
+    zip.addDeflatedBuffer(compressed, item.rel, { ...options, uncompressedSize: data.length, crc32 });
 }
 
 function readSmall(sourceDir: string, item: Item): Buffer {
@@ -205,7 +232,12 @@ function readSmall(sourceDir: string, item: Item): Buffer {
   }
 }
 
-async function openLarge(zip: yazl.ZipFile, sourceDir: string, item: Item): Promise<Readable> {
+async function openLarge(
+  zip: yazl.ZipFile,
+  sourceDir: string,
+  item: Item,
+  stopped: Promise<void>,
+): Promise<Readable> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(join(sourceDir, item.rel), READ_FLAGS);
@@ -215,6 +247,8 @@ async function openLarge(zip: yazl.ZipFile, sourceDir: string, item: Item): Prom
   const input = handle.createReadStream();
   // yazl reports a failed stream as its own error; this one names the file.
   input.once('error', (error: Error) => zip.emit('error', readError(item, error)));
+  // yazl does not close a source whose output was destroyed (an abort); this does.
+  void stopped.then(() => input.destroy());
   return input;
 }
 
