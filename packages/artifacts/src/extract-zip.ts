@@ -27,22 +27,103 @@ const WORKER_MIN_FILES = 128;
 /** Threads for a big zip: one beside the main thread, which downloads, parses and checks. */
 const WORKERS = Math.max(1, Math.min(2, availableParallelism() - 1));
 
-/**
- * What pass 1 keeps of a directory record: a few numbers, not yauzl's Entry (about 1 KiB each with its
- * name and extra-field buffers), so a 100,000-entry directory stays small.
- */
+/** A directory record as planned: its checked path and kind, and the numbers extraction needs. */
 interface Planned {
   /** Position in the central directory: pass 2 meets the entry again by it. */
   index: number;
   rel: string;
-  kind: 'file' | 'dir' | 'symlink';
+  kind: Kind;
   mode: number | undefined;
   offset: number;
   compressedSize: number;
   size: number;
   crc32: number;
-  /** Kept for symlinks only, whose targets are read before anything is written. */
-  entry?: yauzl.Entry;
+}
+
+type Kind = 'file' | 'dir' | 'symlink';
+const KINDS: readonly (Kind | undefined)[] = [undefined, 'file', 'dir', 'symlink'];
+/** Numbers per record in a Plan: kind (an index in KINDS, 0 for skipped), mode (-1: none), offset, sizes, CRC. */
+const FIELDS = 6;
+
+/**
+ * What pass 1 keeps of the directory: per record its path and six numbers in one Float64Array, not yauzl's
+ * Entry (about 1 KiB each with its name and extra-field buffers) nor an object per record. A 100,000-entry
+ * directory takes a few megabytes, and as next to nothing of it is a small object, it does not make V8's
+ * young generation grow (by tens of megabytes) while it is read. Records are known by their position; the
+ * root folder and a path's earlier duplicates are skipped.
+ */
+class Plan {
+  readonly #nums: Float64Array;
+  readonly #rels: (string | undefined)[];
+  readonly #byPath = new Map<string, number>();
+  /** Symlinks' records, kept to read their targets before anything is written. */
+  readonly linkEntries = new Map<number, yauzl.Entry>();
+
+  constructor(readonly records: number) {
+    this.#nums = new Float64Array(records * FIELDS);
+    this.#rels = new Array(records);
+  }
+
+  add(item: Planned, entry: yauzl.Entry): void {
+    const i = item.index;
+    if (i >= this.records) throw corrupt('The zip directory holds more records than it declares');
+    if (item.rel === '') return;
+    // A later duplicate replaces an earlier one, as `unzip -o` would; planning dedupes so writes never race.
+    const earlier = this.#byPath.get(item.rel);
+    if (earlier !== undefined) {
+      this.#nums[earlier * FIELDS] = 0;
+      this.#rels[earlier] = undefined;
+      this.linkEntries.delete(earlier);
+    }
+    this.#byPath.set(item.rel, i);
+    this.#rels[i] = item.rel;
+    const at = i * FIELDS;
+    this.#nums[at] = KINDS.indexOf(item.kind);
+    this.#nums[at + 1] = item.mode ?? -1;
+    this.#nums[at + 2] = item.offset;
+    this.#nums[at + 3] = item.compressedSize;
+    this.#nums[at + 4] = item.size;
+    this.#nums[at + 5] = item.crc32;
+    if (item.kind === 'symlink') this.linkEntries.set(i, entry);
+  }
+
+  /** Pass 1 is over: the path index is not needed any more. */
+  done(): void {
+    this.#byPath.clear();
+  }
+
+  kind(i: number): Kind | undefined {
+    return KINDS[this.#nums[i * FIELDS]!];
+  }
+
+  offset(i: number): number {
+    return this.#nums[i * FIELDS + 2]!;
+  }
+
+  /** The record at position i as an object (made anew, for a short while), or undefined when skipped. */
+  item(i: number): Planned | undefined {
+    const at = i * FIELDS;
+    const kind = KINDS[this.#nums[at]!];
+    if (kind === undefined) return undefined;
+    const mode = this.#nums[at + 1]!;
+    return {
+      index: i,
+      rel: this.#rels[i]!,
+      kind,
+      mode: mode < 0 ? undefined : mode,
+      offset: this.#nums[at + 2]!,
+      compressedSize: this.#nums[at + 3]!,
+      size: this.#nums[at + 4]!,
+      crc32: this.#nums[at + 5]!,
+    };
+  }
+
+  *items(): Generator<Planned> {
+    for (let i = 0; i < this.records; i++) {
+      const item = this.item(i);
+      if (item) yield item;
+    }
+  }
 }
 
 function corrupt(message: string, cause?: unknown, entry?: string): ArtifactError {
@@ -111,7 +192,7 @@ function dataStart(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise
   });
 }
 
-function plan(entry: yauzl.Entry, index: number): Planned {
+function planEntry(entry: yauzl.Entry, index: number): Planned {
   const name = yauzl.getFileNameLowLevel(
     entry.generalPurposeBitFlag,
     entry.fileNameRaw,
@@ -134,7 +215,6 @@ function plan(entry: yauzl.Entry, index: number): Planned {
   };
   if (type === S_IFLNK) {
     item.kind = 'symlink';
-    item.entry = entry;
   } else if (type === S_IFDIR || name.endsWith('/') || (entry.externalFileAttributes & 0x10) !== 0) {
     item.kind = 'dir';
   } else if (type !== 0 && type !== S_IFREG) {
@@ -203,11 +283,9 @@ export async function extractZip(body: ZipBody, writer: TreeWriter, opts: Extrac
   const reader = new ZipReader(body);
 
   // Pass 1: validate every declared name, kind and size before anything touches the disk.
-  const byPath = new Map<string, Planned>();
   const links = new Map<string, string>();
-  let items: Planned[] = [];
-  let count = 0;
   const first = await open(reader, size);
+  let plan: Plan;
   try {
     if (first.entryCount > budget.limits.maxEntries) {
       throw new ArtifactError(
@@ -216,75 +294,75 @@ export async function extractZip(body: ZipBody, writer: TreeWriter, opts: Extrac
           `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
       );
     }
+    plan = new Plan(first.entryCount);
     let declared = 0;
+    let index = 0;
     for await (const entry of directory(first)) {
-      const item = plan(entry, count++);
+      const item = planEntry(entry, index++);
       budget.addEntry(item.rel || '/');
       check(entry, item, budget);
       declared += entry.uncompressedSize;
       if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
-      if (item.rel === '') continue;
-      // A later duplicate replaces an earlier one, as `unzip -o` would; planning dedupes so writes never race.
-      byPath.delete(item.rel);
-      byPath.set(item.rel, item);
+      plan.add(item, entry);
     }
+    plan.done();
     budget.checkRatio(declared, size, 'The zip');
     // The directory is read: from here on, bytes come from the body.
     reader.ahead = false;
 
-    // In directory order (a Map keeps insertion order, and a replaced duplicate moves to its later place).
-    items = [...byPath.values()];
-    byPath.clear();
     // Entries sharing bytes are how "overlapping" zip bombs multiply a small kernel; no tool writes them.
-    const byOffset = items.filter((item) => item.kind !== 'dir').sort((a, b) => a.offset - b.offset);
-    for (let i = 1; i < byOffset.length; i++) {
-      const [before, item] = [byOffset[i - 1]!, byOffset[i]!];
+    const withData: number[] = [];
+    for (let i = 0; i < plan.records; i++) {
+      const kind = plan.kind(i);
+      if (kind === 'file' || kind === 'symlink') withData.push(i);
+    }
+    withData.sort((a, b) => plan.offset(a) - plan.offset(b));
+    for (let k = 1; k < withData.length; k++) {
+      const [before, item] = [plan.item(withData[k - 1]!)!, plan.item(withData[k]!)!];
       if (item.offset < before.offset + 30 + before.compressedSize) {
         throw corrupt(`Entry "${item.rel}" overlaps entry "${before.rel}"`, undefined, item.rel);
       }
     }
     if (body.mode === 'pending') {
-      // Streaming needs every read to move forward: files in the order of their data, and no symlink
-      // target to read before them.
+      // Streaming needs every read to move forward: files in the order of their data (in the directory's
+      // order, which pass 2 follows), and no symlink target to read before them.
       let at = -1;
-      let forward = true;
-      for (const item of items) {
-        if (item.kind === 'symlink' || (item.kind === 'file' && item.offset < at)) forward = false;
-        if (item.kind === 'file') at = item.offset;
+      let forward = plan.linkEntries.size === 0;
+      for (let i = 0; forward && i < plan.records; i++) {
+        if (plan.kind(i) !== 'file') continue;
+        if (plan.offset(i) < at) forward = false;
+        at = plan.offset(i);
       }
       if (forward) body.startWindow();
       else await body.startSpool();
     }
     // Symlink targets are data, not directory: they are read (waiting for the body) before any write.
-    for (const item of items) {
-      if (item.kind === 'symlink') links.set(item.rel, await readLink(first, item));
+    for (const [i, entry] of plan.linkEntries) {
+      const item = plan.item(i)!;
+      links.set(item.rel, await readLink(first, entry, item));
     }
+    plan.linkEntries.clear();
   } finally {
     first.close();
   }
   // With the whole directory known, links and paths through links are judged up front, whatever the order.
-  for (const item of items) {
+  for (const item of plan.items()) {
     const through = symlinkAncestor(item.rel, links);
     if (through !== undefined) throw throughSymlinkError(item.rel, through);
   }
   for (const [rel, target] of links) assertSafeLink(rel, target, links);
 
   // Pass 2: folders, then files in directory order, then links and folder modes (writer.finish).
-  const files: (Planned | undefined)[] = new Array(count);
   let small = 0;
-  for (const item of items) {
+  for (const item of plan.items()) {
     if (item.kind === 'dir') await writer.dir(item.rel, item.mode);
     else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
-    else {
-      files[item.index] = item;
-      if (isSmall(item)) small++;
-    }
+    else if (isSmall(item)) small++;
   }
-  items = [];
   const second = await open(reader, size);
   try {
-    if (small >= WORKER_MIN_FILES) await writeWithWorkers(second, body, files, writer, budget, signal);
-    else await writeHere(second, body, files, writer, budget, signal);
+    if (small >= WORKER_MIN_FILES) await writeWithWorkers(second, body, plan, writer, budget, signal);
+    else await writeHere(second, body, plan, writer, budget, signal);
   } finally {
     second.close();
   }
@@ -296,14 +374,15 @@ const isSmall = (item: Planned) => item.size <= SMALL_ENTRY && item.compressedSi
 /** Pass 2's view of the directory: each planned file with its fresh record, which must match pass 1's. */
 async function* plannedFiles(
   zip: yauzl.ZipFile,
-  files: (Planned | undefined)[],
+  plan: Plan,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<{ item: Planned; entry: yauzl.Entry }> {
   let index = 0;
   for await (const entry of directory(zip)) {
     if (signal?.aborted) throw abortError(signal);
-    const item = files[index++];
-    if (item === undefined) continue;
+    const i = index++;
+    if (plan.kind(i) !== 'file') continue;
+    const item = plan.item(i)!;
     if (
       entry.relativeOffsetOfLocalHeader !== item.offset ||
       entry.compressedSize !== item.compressedSize ||
@@ -316,8 +395,8 @@ async function* plannedFiles(
   }
 }
 
-async function readLink(zip: yauzl.ZipFile, item: Planned): Promise<string> {
-  const stream = await openEntry(zip, item.entry!, item.rel);
+async function readLink(zip: yauzl.ZipFile, entry: yauzl.Entry, item: Planned): Promise<string> {
+  const stream = await openEntry(zip, entry, item.rel);
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -339,7 +418,7 @@ async function readLink(zip: yauzl.ZipFile, item: Planned): Promise<string> {
 async function writeHere(
   zip: yauzl.ZipFile,
   body: ZipBody,
-  files: (Planned | undefined)[],
+  plan: Plan,
   writer: TreeWriter,
   budget: Budget,
   signal: AbortSignal | undefined,
@@ -348,7 +427,7 @@ async function writeHere(
   const running = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   try {
-    for await (const { item, entry } of plannedFiles(zip, files, signal)) {
+    for await (const { item, entry } of plannedFiles(zip, plan, signal)) {
       if (failure) break;
       body.release(item.offset);
       const done: Promise<void> = writeEntry(zip, entry, item, writer, budget).then(
@@ -377,14 +456,14 @@ async function writeHere(
 async function writeWithWorkers(
   zip: yauzl.ZipFile,
   body: ZipBody,
-  files: (Planned | undefined)[],
+  plan: Plan,
   writer: TreeWriter,
   budget: Budget,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   let failure: { error: unknown } | undefined;
   const onFailure = (f: SmallFileFailure) => {
-    const { rel } = files[f.id]!;
+    const { rel } = plan.item(f.id)!;
     failure ??= {
       error:
         f.kind === 'corrupt'
@@ -408,7 +487,7 @@ async function writeWithWorkers(
     onFailure,
   );
   try {
-    for await (const { item, entry } of plannedFiles(zip, files, signal)) {
+    for await (const { item, entry } of plannedFiles(zip, plan, signal)) {
       if (failure) break;
       body.release(item.offset);
       if (!isSmall(item)) {
@@ -421,7 +500,7 @@ async function writeWithWorkers(
       if (arrived) await arrived;
       const path = await writer.reserve(item.rel);
       const mode = fileMode(item.mode);
-      await workers.submit(
+      workers.submit(
         {
           id: item.index,
           path,

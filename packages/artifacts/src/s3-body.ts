@@ -3,7 +3,7 @@ import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@a
 import { ArtifactError, abortError, describe } from './errors.js';
 import type { S3Location } from './location.js';
 import { mapS3Error } from './s3-errors.js';
-import { YoungGc } from './young-gc.js';
+import { youngGc } from './young-gc.js';
 
 /** Consecutive failed resumes (without a single new byte in between) before the download gives up. */
 const MAX_STALLED_RESUMES = 5;
@@ -36,7 +36,6 @@ export async function* s3Body(
   let etag = opts.etag;
   let total: number | undefined;
   let stalled = 0;
-  const young = new YoungGc();
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
     let response: GetObjectCommandOutput;
@@ -92,7 +91,7 @@ export async function* s3Body(
         limit -= chunk.length;
         if (chunk.length === 0) break;
         received += chunk.length;
-        young.add(chunk.length);
+        youngGc.add(chunk.length);
         yield chunk;
       }
       const expected = range ? range.end - range.start + 1 : total;

@@ -36,7 +36,7 @@ export const YOUNG_GC_BYTES = 4 * 1024 * 1024;
  * garbage sits at that ceiling, which is a quarter of the worker's memory target. A young collection with
  * nearly nothing alive takes well under a millisecond.
  */
-export class YoungGc {
+class YoungGc {
   #since = 0;
   readonly #gc = getMinorGc();
 
@@ -49,3 +49,6 @@ export class YoungGc {
     }
   }
 }
+
+/** The main thread's: network chunks and buffers inflated on the main thread count towards it. */
+export const youngGc = new YoungGc();

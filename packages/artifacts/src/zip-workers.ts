@@ -1,5 +1,9 @@
+import { closeSync, fchmodSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { YOUNG_GC_BYTES } from './young-gc.js';
+import { crc32, inflateRawSync } from 'node:zlib';
+import { YOUNG_GC_BYTES, youngGc } from './young-gc.js';
+
+const fsSync = { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync };
 
 /** One small zip entry for a worker: what it must inflate to, and where it goes. */
 export interface SmallFileJob {
@@ -33,31 +37,17 @@ export interface SmallFileFailure {
 const NUMS = 8;
 
 /**
- * The worker's code, evaluated as a CommonJS script (`eval: true`) so the same text runs from the
- * TypeScript sources under the tests and from dist. It only uses its messages and Node built-ins. Per
- * entry: inflate the compressed bytes in one call with `maxOutputLength` set to the declared size (so a
- * lying entry can never produce more than was checked), compare the size and CRC-32, then create the file
- * with O_EXCL|O_NOFOLLOW and write it: the same rules as TreeWriter.smallFile (replaceable() included),
- * with synchronous calls, as `unzip` does. The batch's buffer goes back to the main thread with the results, to be filled again.
+ * The code that extracts one batch, as text: it runs in the worker threads (below) and, when they are
+ * all busy, on the main thread too (`new Function`), so both follow one implementation. Text rather than
+ * a module so that the same code runs from the TypeScript sources under the tests and from dist. It only
+ * uses the names the two preludes define: Node's fs and zlib functions, `flags` and `collect(bytes)`.
+ *
+ * Per entry: inflate the compressed bytes in one call with `maxOutputLength` set to the declared size (so
+ * a lying entry can never produce more than was checked), compare the size and CRC-32, then create the
+ * file with O_EXCL|O_NOFOLLOW and write it: the same rules as TreeWriter.smallFile (replaceable()
+ * included), with synchronous calls, as `unzip` does.
  */
-const WORKER_SOURCE = `
-'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync } = require('node:fs');
-const { inflateRawSync, crc32 } = require('node:zlib');
-const { flags, youngGcBytes } = workerData;
-const NUMS = ${NUMS};
-
-// A young collection every youngGcBytes of inflated buffers (see young-gc.ts): V8 alone lets them pile up.
-let gc = null;
-try {
-  const v8 = require('node:v8');
-  v8.setFlagsFromString('--expose-gc');
-  gc = require('node:vm').runInNewContext('gc');
-  v8.setFlagsFromString('--no-expose-gc');
-} catch {}
-let inflated = 0;
-
+const BATCH_SOURCE = `
 function extract(path, raw, n, at) {
   const id = n[at], size = n[at + 3];
   const deflated = n[at + 4] === 1, crc = n[at + 5], mode = n[at + 6], chmod = n[at + 7] === 1;
@@ -71,13 +61,7 @@ function extract(path, raw, n, at) {
       if (error && error.code === 'ERR_BUFFER_TOO_LARGE') return corrupt('inflates past its declared size');
       return corrupt('is damaged: ' + (error && error.message));
     }
-  }
-  if (deflated) {
-    inflated += data.length;
-    if (inflated >= youngGcBytes && typeof gc === 'function') {
-      inflated = 0;
-      gc({ type: 'minor' });
-    }
+    collect(data.length);
   }
   if (data.length !== size) return corrupt('has ' + data.length + ' bytes, its header says ' + size);
   if (crc32(data) !== crc) return corrupt('fails its CRC-32 check');
@@ -85,7 +69,9 @@ function extract(path, raw, n, at) {
   try {
     out = openSync(path, flags, mode);
   } catch (error) {
-    if (error.code !== 'EEXIST' && error.code !== 'ELOOP') return { id, kind: 'io', message: String(error.message), code: error.code };
+    if (error.code !== 'EEXIST' && error.code !== 'ELOOP') {
+      return { id, kind: 'io', message: String(error.message), code: error.code };
+    }
     // Something is already there (TreeWriter's rule): a symlink or a folder is refused, a file replaced.
     try {
       const stat = lstatSync(path);
@@ -109,27 +95,77 @@ function extract(path, raw, n, at) {
   return undefined;
 }
 
-parentPort.on('message', ({ paths, nums, data }) => {
+function runBatch(paths, nums, data) {
   const failures = [];
   let ok = 0, bytes = 0;
   for (let i = 0, at = 0; i < paths.length; i++) {
-    const compressedSize = nums[i * NUMS + 2];
+    const compressedSize = nums[i * ${NUMS} + 2];
     let failure;
     try {
-      failure = extract(paths[i], data.subarray(at, at + compressedSize), nums, i * NUMS);
+      failure = extract(paths[i], data.subarray(at, at + compressedSize), nums, i * ${NUMS});
     } catch (error) {
-      failure = { id: nums[i * NUMS], kind: 'io', message: String(error && error.message), code: error && error.code };
+      failure = { id: nums[i * ${NUMS}], kind: 'io', message: String(error && error.message), code: error && error.code };
     }
     at += compressedSize;
     if (failure) failures.push(failure);
     else {
       ok++;
-      bytes += nums[i * NUMS + 3];
+      bytes += nums[i * ${NUMS} + 3];
     }
   }
-  parentPort.postMessage({ ok, bytes, failures, data }, [data.buffer]);
+  return { ok, bytes, failures };
+}
+`;
+
+/** A worker thread: the batch code, its own young collections, and a loop over batch messages. */
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync } = require('node:fs');
+const { inflateRawSync, crc32 } = require('node:zlib');
+const { flags, youngGcBytes } = workerData;
+
+// A young collection every youngGcBytes of inflated buffers (see young-gc.ts): V8 alone lets them pile up.
+let gc = null;
+try {
+  const v8 = require('node:v8');
+  v8.setFlagsFromString('--expose-gc');
+  gc = require('node:vm').runInNewContext('gc');
+  v8.setFlagsFromString('--no-expose-gc');
+} catch {}
+let inflated = 0;
+function collect(bytes) {
+  inflated += bytes;
+  if (inflated >= youngGcBytes && typeof gc === 'function') {
+    inflated = 0;
+    gc({ type: 'minor' });
+  }
+}
+${BATCH_SOURCE}
+parentPort.on('message', ({ paths, nums, data }) => {
+  const result = runBatch(paths, nums, data);
+  parentPort.postMessage({ ...result, data }, [data.buffer]);
 });
 `;
+
+type RunBatch = (paths: string[], nums: Float64Array, data: Buffer) => BatchResult;
+interface BatchResult {
+  ok: number;
+  bytes: number;
+  failures: SmallFileFailure[];
+}
+
+/** The batch code for the main thread, built once. */
+let mainRunBatch: RunBatch | undefined;
+function runBatchHere(flags: number): RunBatch {
+  mainRunBatch ??= new Function(
+    'deps',
+    `const { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync, inflateRawSync, crc32, flags, collect } = deps;
+    ${BATCH_SOURCE}
+    return runBatch;`,
+  )({ ...fsSync, inflateRawSync, crc32, flags, collect: (bytes: number) => youngGc.add(bytes) }) as RunBatch;
+  return mainRunBatch;
+}
 
 /**
  * Compressed bytes per batch (each batch's are copied into one buffer, transferred to a worker and back):
@@ -150,8 +186,9 @@ interface Slot {
 /**
  * Worker threads that inflate and write small zip entries, so that on a multi-core machine the inflating
  * (the bulk of the CPU work) and the file writes run beside the download, the parsing and the safety
- * checks on the main thread. A batch's compressed bytes travel in a buffer that is transferred (not
- * copied) to the worker and back, and reused; so the only allocation per entry is its inflated content.
+ * checks on the main thread; when every worker has its fill of batches, the main thread takes the next
+ * one itself. A batch's compressed bytes travel in a buffer that is transferred (not copied) to the worker
+ * and back, and reused; so the only allocation per entry is its inflated content.
  */
 export class SmallFileWorkers {
   readonly #slots: Slot[];
@@ -163,10 +200,9 @@ export class SmallFileWorkers {
   #failure: { error: unknown } | undefined;
   #waiters: (() => void)[] = [];
   #closed = false;
-  #buffers = 0;
 
   constructor(
-    flags: number,
+    private readonly flags: number,
     count: number,
     private readonly onDone: (files: number, bytes: number) => void,
     private readonly onFailure: (failure: SmallFileFailure) => void,
@@ -186,8 +222,7 @@ export class SmallFileWorkers {
         (result: { ok: number; bytes: number; failures: SmallFileFailure[]; data: Uint8Array }) => {
           slot.inFlight--;
           this.#free.push(Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength));
-          if (result.ok > 0) this.onDone(result.ok, result.bytes);
-          for (const failure of result.failures) this.onFailure(failure);
+          this.#results(result);
           this.#notify();
         },
       );
@@ -239,34 +274,36 @@ export class SmallFileWorkers {
     this.#nums = [];
   }
 
-  /** Sends the batch being filled to a worker, waiting for one to have room. */
-  async #send(): Promise<void> {
-    for (;;) {
-      this.#check();
-      const slot = this.#idle();
-      if (slot) {
-        this.#flush(slot);
-        return;
-      }
-      await this.#changed();
+  /**
+   * Sends the batch being filled to a worker with room for it or, when they all have their fill, extracts
+   * it on this thread: then the main thread works instead of waiting, and the machine's cores are used.
+   */
+  #send(): void {
+    const slot = this.#idle();
+    if (slot) {
+      this.#flush(slot);
+      return;
     }
+    const data = this.#data!;
+    const result = runBatchHere(this.flags)(this.#paths, Float64Array.from(this.#nums), data);
+    this.#free.push(data);
+    this.#data = undefined;
+    this.#used = 0;
+    this.#paths = [];
+    this.#nums = [];
+    this.#results(result);
   }
 
-  /**
-   * Queues a job; `fill` copies its compressed bytes into `target` at `at`. Resolves at once unless the
-   * batch had to be sent and every worker already has its fill of batches.
-   */
-  async submit(job: SmallFileJob, fill: (target: Buffer, at: number) => void): Promise<void> {
+  #results(result: BatchResult): void {
+    if (result.ok > 0) this.onDone(result.ok, result.bytes);
+    for (const failure of result.failures) this.onFailure(failure);
+  }
+
+  /** Queues a job; `fill` copies its compressed bytes into `target` at `at`. */
+  submit(job: SmallFileJob, fill: (target: Buffer, at: number) => void): void {
     this.#check();
-    if (this.#data && this.#used + job.compressedSize > this.#data.length) await this.#send();
-    if (!this.#data) {
-      // A buffer back from a worker, or a new one while fewer than there can be batches in flight.
-      while (this.#free.length === 0 && this.#buffers >= this.#slots.length * IN_FLIGHT + 1) {
-        await this.#changed();
-        this.#check();
-      }
-      this.#data = this.#free.pop() ?? this.#newBuffer();
-    }
+    if (this.#data && this.#used + job.compressedSize > this.#data.length) this.#send();
+    this.#data ??= this.#free.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
     fill(this.#data, this.#used);
     this.#used += job.compressedSize;
     this.#paths.push(job.path);
@@ -281,19 +318,12 @@ export class SmallFileWorkers {
       job.chmod ? 1 : 0,
     );
     // A worker with nothing to do gets what there is now; otherwise batches fill up.
-    const slot = this.#idle();
-    if (slot && (slot.inFlight === 0 || this.#paths.length >= BATCH_JOBS)) this.#flush(slot);
-    else if (this.#paths.length >= BATCH_JOBS) await this.#send();
-  }
-
-  #newBuffer(): Buffer {
-    this.#buffers++;
-    return Buffer.allocUnsafeSlow(BATCH_BYTES);
+    if (this.#paths.length >= BATCH_JOBS || this.#slots.some((slot) => slot.inFlight === 0)) this.#send();
   }
 
   /** Sends what is queued and waits until every job has been done (or failed). */
   async drain(): Promise<void> {
-    if (this.#paths.length > 0) await this.#send();
+    if (this.#paths.length > 0) this.#send();
     while (this.#slots.some((s) => s.inFlight > 0)) {
       this.#check();
       await this.#changed();
