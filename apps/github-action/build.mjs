@@ -2,13 +2,12 @@
 // step), every dependency included, as the runner runs them: `node dist/index.js` with no node_modules.
 // dist/ is never committed; the release workflow builds it and publishes it on the release tag.
 import { rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { banner, builtinsViaRequire, englishOnlyZod, zodNamespace } from '../../scripts/esbuild-plugins.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const nodeRequire = createRequire(import.meta.url);
 const outdir = join(here, 'dist');
 
 await rm(outdir, { recursive: true, force: true });
@@ -31,51 +30,6 @@ export class BearerCredentialHandler { constructor() { no(); } }`,
   },
 };
 
-// zod's namespace export carries every message locale (about 250 KiB); pipewright's messages are English,
-// so `z.locales` holds only `en` in the bundle.
-const englishOnlyZod = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer)
-        ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-locales' }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
-      loader: 'js',
-      resolveDir: dirname(args.path),
-    }));
-  },
-};
-
-// An ESM `import` of a Node built-in makes Node build a module facade that reads every export once, which
-// runs lazy getters (node:fs's ReadStream loads the whole streams stack) before the first line of the action.
-// Built-ins are taken with require() instead, through a small module that exports only the names the
-// bundle uses (each read is pure, so esbuild drops the rest).
-const builtinsViaRequire = {
-  name: 'builtins-via-require',
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) => {
-      if (!isBuiltin(args.path) || args.kind !== 'import-statement') return undefined;
-      return { path: args.path.replace(/^node:/, ''), namespace: 'builtin' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
-      const names = Object.keys(nodeRequire(args.path)).filter(
-        (k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default',
-      );
-      return {
-        contents: [
-          `const m = require('node:${args.path}');`,
-          'export default m;',
-          ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
-        ].join('\n'),
-        loader: 'js',
-      };
-    });
-  },
-};
-
 const result = await build({
   absWorkingDir: here,
   entryPoints: { index: 'src/index.ts', post: 'src/post.ts' },
@@ -94,10 +48,8 @@ const result = await build({
   conditions: ['@pipewright/source', 'module'],
   mainFields: ['module', 'main'],
   // Some bundled CommonJS modules call require() for Node built-ins.
-  banner: {
-    js: "import{createRequire as __pwCreateRequire}from'node:module';const require=__pwCreateRequire(import.meta.url);",
-  },
-  plugins: [noHttpClient, englishOnlyZod, builtinsViaRequire],
+  banner,
+  plugins: [noHttpClient, englishOnlyZod, zodNamespace, builtinsViaRequire],
   logLevel: 'warning',
 });
 

@@ -11,7 +11,6 @@ export function buildLambda(options: {
   outfile: string;
   zipPath: string;
   bundleBytes: number;
-  startupBytes: number;
   zipBytes: number;
   metafile: Metafile;
 }>;
