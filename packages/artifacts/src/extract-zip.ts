@@ -500,7 +500,7 @@ async function writeWithWorkers(
       if (arrived) await arrived;
       const path = await writer.reserve(item.rel);
       const mode = fileMode(item.mode);
-      workers.submit(
+      const queued = workers.submit(
         {
           id: item.index,
           path,
@@ -513,6 +513,7 @@ async function writeWithWorkers(
         },
         (target, at) => body.read(target, at, start, item.compressedSize),
       );
+      if (queued) await queued;
       body.release(end);
     }
     if (!failure) await workers.drain();

@@ -1,4 +1,14 @@
-import { closeSync, constants, fchmodSync, promises as fs, openSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  promises as fs,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  writeSync,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactError, describe } from './errors.js';
@@ -40,7 +50,10 @@ function code(error: unknown): string | undefined {
  */
 export class TreeWriter {
   readonly #root: string;
-  readonly #dirs = new Map<string, Promise<void>>([['', Promise.resolve()]]);
+  /** Folders made or found (checked) so far. */
+  readonly #dirs = new Set<string>(['']);
+  /** Folders this writer created, with mkdir's mode: their final chmod can be skipped when it changes nothing. */
+  readonly #created = new Set<string>();
   readonly #files = new Set<string>();
   readonly #links = new Map<string, string>();
   readonly #dirModes = new Map<string, number>();
@@ -184,8 +197,9 @@ export class TreeWriter {
       this.files++;
     }
     for (const [rel, mode] of this.#dirModes) {
+      if (this.#created.has(rel) && mode === (0o755 & ~UMASK)) continue;
       try {
-        await fs.chmod(join(this.#root, rel), mode);
+        chmodSync(join(this.#root, rel), mode);
       } catch (error) {
         throw this.#io(rel, error);
       }
@@ -236,25 +250,38 @@ export class TreeWriter {
     return this.#conflict(rel);
   }
 
+  /**
+   * Creates a folder and its parents, one level at a time, with synchronous calls (a mkdir costs less
+   * than a trip through libuv's pool); a rejected promise says why not.
+   */
   #ensureDir(rel: string): Promise<void> {
-    const known = this.#dirs.get(rel);
-    if (known) return known;
-    const through = symlinkAncestor(rel, this.#links, true);
-    if (through !== undefined) return Promise.reject(throughSymlinkError(rel, through));
-    if (this.#files.has(rel)) return Promise.reject(this.#conflict(rel));
-    const made = this.#ensureDir(parentOf(rel)).then(() => this.#mkdir(rel));
-    // Remember the promise so concurrent writers into one folder share a single mkdir.
-    this.#dirs.set(rel, made);
-    return made;
+    if (this.#dirs.has(rel)) return RESOLVED;
+    try {
+      this.#makeDir(rel);
+      return RESOLVED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  async #mkdir(rel: string): Promise<void> {
+  #makeDir(rel: string): void {
+    if (this.#dirs.has(rel)) return;
+    const through = symlinkAncestor(rel, this.#links, true);
+    if (through !== undefined) throw throughSymlinkError(rel, through);
+    if (this.#files.has(rel)) throw this.#conflict(rel);
+    this.#makeDir(parentOf(rel));
     const abs = join(this.#root, rel);
     try {
-      await fs.mkdir(abs, 0o755);
+      mkdirSync(abs, 0o755);
+      this.#created.add(rel);
     } catch (error) {
       if (code(error) !== 'EEXIST') throw this.#io(rel, error);
-      const stat = await fs.lstat(abs);
+      let stat: ReturnType<typeof lstatSync>;
+      try {
+        stat = lstatSync(abs);
+      } catch (again) {
+        throw this.#io(rel, again);
+      }
       if (stat.isSymbolicLink()) {
         throw new ArtifactError(
           'UNSAFE_SYMLINK',
@@ -264,6 +291,7 @@ export class TreeWriter {
       }
       if (!stat.isDirectory()) throw this.#conflict(rel);
     }
+    this.#dirs.add(rel);
   }
 
   #conflict(rel: string): ArtifactError {
@@ -282,6 +310,8 @@ export class TreeWriter {
     });
   }
 }
+
+const RESOLVED = Promise.resolve();
 
 export function parentOf(rel: string): string {
   const i = rel.lastIndexOf('/');

@@ -25,8 +25,13 @@ export interface ZipBodyOptions {
 const WINDOW = 2 * 1024 * 1024;
 /** Below this size a zip is simply spooled: reading its directory ahead would cost more than it saves. */
 const STREAM_MIN = 4 * 1024 * 1024;
-/** Bytes fetched at once by a ranged GET while the directory is read ahead of the body. */
+/**
+ * Bytes fetched at least by a ranged GET while the directory is read ahead of the body: the first, for the
+ * end-of-directory record, takes the zip's last megabyte, which holds the whole directory of most zips.
+ */
 const FETCH_BLOCK = 1024 * 1024;
+/** Bytes fetched at most by one ranged GET: a directory that ends where a fetched block starts comes whole. */
+const FETCH_SPAN = 16 * 1024 * 1024;
 /**
  * The directory is kept in memory once fetched (about 100 bytes per entry), since it is read twice; past
  * this, which takes hundreds of thousands of entries or huge names, the rest waits for the body.
@@ -335,16 +340,16 @@ export class ZipReader extends yauzl.RandomAccessReader {
     }
     if (this.ahead && body.fetchRange && body.mode === 'pending') {
       if (this.#fetchedBytes < FETCH_MAX) {
-        const fetchEnd = Math.min(body.size!, Math.max(end, position + FETCH_BLOCK));
-        body.fetchRange(position, fetchEnd).then(
+        const [from, to] = this.#fetchSpan(position, end, body.size!);
+        body.fetchRange(from, to).then(
           (data) => {
-            if (data.length !== fetchEnd - position) {
-              callback(new Error(`a ranged read at ${position} returned ${data.length} bytes`));
+            if (data.length !== to - from) {
+              callback(new Error(`a ranged read at ${from} returned ${data.length} bytes`));
               return;
             }
-            this.#fetched.push({ at: position, data });
+            this.#fetched.push({ at: from, data });
             this.#fetchedBytes += data.length;
-            data.copy(buffer, offset, 0, length);
+            data.copy(buffer, offset, position - from, end - from);
             callback(null, length);
           },
           (error: unknown) => callback(error as Error),
@@ -370,6 +375,19 @@ export class ZipReader extends yauzl.RandomAccessReader {
     const waiting = body.waitFor(end);
     if (waiting) waiting.then(copy, (error: unknown) => callback(error as Error));
     else process.nextTick(copy);
+  }
+
+  /**
+   * What to fetch for a read of [position, end): at least FETCH_BLOCK bytes around it (backwards too, at
+   * the end of the zip), and up to the next block already fetched, when it is near: the directory's
+   * records are read in order up to the end-of-directory record, fetched first.
+   */
+  #fetchSpan(position: number, end: number, size: number): [number, number] {
+    const from = Math.max(0, Math.min(position, end - FETCH_BLOCK));
+    const to = Math.max(end, Math.min(size, from + FETCH_BLOCK));
+    let next = Number.POSITIVE_INFINITY;
+    for (const { at } of this.#fetched) if (at >= to && at < next) next = at;
+    return [from, next - from <= FETCH_SPAN ? next : to];
   }
 
   #fromFetched(buffer: Buffer, offset: number, position: number, end: number): boolean {

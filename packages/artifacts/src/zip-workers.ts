@@ -277,9 +277,16 @@ export class SmallFileWorkers {
   /**
    * Sends the batch being filled to a worker with room for it or, when they all have their fill, extracts
    * it on this thread: then the main thread works instead of waiting, and the machine's cores are used.
+   * Workers' results are events: the event loop gets a turn first, so that one that has just finished is
+   * seen as free (the extraction itself mostly runs on promise callbacks, which never yield to it).
    */
-  #send(): void {
-    const slot = this.#idle();
+  async #send(): Promise<void> {
+    let slot = this.#idle();
+    if (!slot) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.#check();
+      slot = this.#idle();
+    }
     if (slot) {
       this.#flush(slot);
       return;
@@ -299,10 +306,15 @@ export class SmallFileWorkers {
     for (const failure of result.failures) this.onFailure(failure);
   }
 
-  /** Queues a job; `fill` copies its compressed bytes into `target` at `at`. */
-  submit(job: SmallFileJob, fill: (target: Buffer, at: number) => void): void {
+  /**
+   * Queues a job; `fill` copies its compressed bytes into `target` at `at`. Returns a promise only when
+   * a full batch had to wait for the event loop (see #send).
+   */
+  submit(job: SmallFileJob, fill: (target: Buffer, at: number) => void): Promise<void> | undefined {
     this.#check();
-    if (this.#data && this.#used + job.compressedSize > this.#data.length) this.#send();
+    if (this.#data && this.#used + job.compressedSize > this.#data.length) {
+      return this.#send().then(() => this.submit(job, fill));
+    }
     this.#data ??= this.#free.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
     fill(this.#data, this.#used);
     this.#used += job.compressedSize;
@@ -318,12 +330,15 @@ export class SmallFileWorkers {
       job.chmod ? 1 : 0,
     );
     // A worker with nothing to do gets what there is now; otherwise batches fill up.
-    if (this.#paths.length >= BATCH_JOBS || this.#slots.some((slot) => slot.inFlight === 0)) this.#send();
+    const idle = this.#slots.find((slot) => slot.inFlight === 0);
+    if (idle) this.#flush(idle);
+    else if (this.#paths.length >= BATCH_JOBS) return this.#send();
+    return undefined;
   }
 
   /** Sends what is queued and waits until every job has been done (or failed). */
   async drain(): Promise<void> {
-    if (this.#paths.length > 0) this.#send();
+    if (this.#paths.length > 0) await this.#send();
     while (this.#slots.some((s) => s.inFlight > 0)) {
       this.#check();
       await this.#changed();
