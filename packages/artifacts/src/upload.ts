@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ArtifactError, abortError, describe } from './errors.js';
@@ -26,6 +26,8 @@ export interface UploadResult {
 }
 
 const MIN_PART = 5 * 1024 * 1024;
+/** The zip's many small writes (headers, small files) are passed on in chunks of about this size. */
+const BODY_CHUNK = 1024 * 1024;
 /** S3 allows 10,000 parts; keep a margin so a zip slightly larger than its files still fits. */
 const MAX_PARTS = 9_000;
 
@@ -47,12 +49,8 @@ export async function uploadArtifact(
     throw new TypeError(`partSize must be at least 5 MiB (S3's minimum), got ${partSize}`);
   if (signal?.aborted) throw abortError(signal);
   const zip = await zipFolder(sourceDir, { compressionLevel: opts.compressionLevel ?? 6 });
-  let bytes = 0;
   let zipError: unknown;
-  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  zip.stream.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
+  const body = new Coalesce();
   zip.stream.on('error', (error) => {
     zipError = error;
     body.destroy(error);
@@ -94,5 +92,39 @@ export async function uploadArtifact(
     signal?.removeEventListener('abort', onAbort);
     zip.stream.destroy();
   }
-  return { bytes, files: zip.files };
+  return { bytes: body.bytes, files: zip.files };
+}
+
+/**
+ * Gathers the zip's writes into ~1 MiB chunks and counts them. yazl writes two or three small buffers per
+ * entry, and each chunk costs lib-storage several promise hops; one copy into larger chunks costs less.
+ */
+class Coalesce extends Transform {
+  bytes = 0;
+  private chunks: Buffer[] = [];
+  // Not `length`: lib-storage reads a body's `length` as its total size.
+  private pendingBytes = 0;
+
+  constructor() {
+    super({ highWaterMark: BODY_CHUNK });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.chunks.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= BODY_CHUNK) this.pushChunks();
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.pendingBytes > 0) this.pushChunks();
+    callback();
+  }
+
+  private pushChunks(): void {
+    this.push(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.pendingBytes));
+    this.chunks = [];
+    this.pendingBytes = 0;
+  }
 }

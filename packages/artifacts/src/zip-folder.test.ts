@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
 import { makeTree, sh, snapshot, tempDir } from './__fixtures__/archives.js';
 import { ArtifactError } from './errors.js';
 import { zipFolder } from './zip-folder.js';
@@ -95,6 +96,22 @@ describe('zipFolder', () => {
       .map((line) => line.trim().split(/\s+/)[5]);
     expect(new Set(methods)).toEqual(new Set(['stor']));
     expect(run('unzip', ['-t', '-q', stored])).toContain('No errors detected');
+  });
+
+  it('still works with an unpatched yazl, streaming every file', async () => {
+    const proto = yazl.ZipFile.prototype as { addDeflatedBuffer?: unknown };
+    const patched = proto.addDeflatedBuffer;
+    proto.addDeflatedBuffer = undefined;
+    try {
+      const path = await zipTo(tree);
+      expect(run('unzip', ['-t', '-q', path])).toContain('No errors detected');
+      const out = join(work, `unpatched-${n++}`);
+      await fs.mkdir(out);
+      sh('unzip', ['-q', path, '-d', out], work);
+      expect(await snapshot(out)).toEqual(await snapshot(tree));
+    } finally {
+      proto.addDeflatedBuffer = patched;
+    }
   });
 
   it('reports a file that vanished after the listing as LOCAL_IO naming it', async () => {

@@ -1,11 +1,21 @@
 import { once } from 'node:events';
-import { closeSync, constants, promises as fs, openSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  promises as fs,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import yazl from 'yazl';
 import { DeflatePool } from './deflate-pool.js';
 import { ArtifactError, describe } from './errors.js';
+import { ReadRing } from './read-ring.js';
 import { resolveLinkTarget } from './safe-path.js';
 
 // addDeflatedBuffer comes from the yazl patch in patches/ (written for upstream); @types/yazl lacks it.
@@ -44,24 +54,24 @@ interface Item {
   target?: string;
 }
 
-/** Lists a folder depth first with names sorted by code unit, so the same tree always zips the same order. */
-async function walk(root: string): Promise<Item[]> {
+/**
+ * Lists a folder depth first with names sorted by code unit, so the same tree always zips the same order.
+ * Synchronous, as zip does: nothing else runs yet, and an lstat from the page cache costs a few
+ * microseconds, about a tenth of a round trip through the thread pool.
+ */
+function walk(root: string): Item[] {
   const items: Item[] = [];
-  const visit = async (dirRel: string): Promise<void> => {
-    const names = (await fs.readdir(dirRel === '' ? root : join(root, dirRel))).sort();
-    // lstat a folder's entries together: one pool round trip per file, in sequence, dominates on many files.
-    const stats = await Promise.all(
-      names.map((name) => fs.lstat(join(root, dirRel === '' ? name : `${dirRel}/${name}`))),
-    );
-    for (const [index, name] of names.entries()) {
+  const visit = (dirRel: string): void => {
+    const names = readdirSync(dirRel === '' ? root : join(root, dirRel)).sort();
+    for (const name of names) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
-      const stat = stats[index]!;
+      const stat = lstatSync(join(root, rel));
       const base = { rel, mode: stat.mode, mtime: stat.mtime, size: stat.size };
       if (stat.isSymbolicLink()) {
-        items.push({ ...base, kind: 'symlink', target: await fs.readlink(join(root, rel)) });
+        items.push({ ...base, kind: 'symlink', target: readlinkSync(join(root, rel)) });
       } else if (stat.isDirectory()) {
         items.push({ ...base, kind: 'dir' });
-        await visit(rel);
+        visit(rel);
       } else if (stat.isFile()) {
         items.push({ ...base, kind: 'file' });
       } else {
@@ -75,7 +85,7 @@ async function walk(root: string): Promise<Item[]> {
     }
   };
   try {
-    await visit('');
+    visit('');
   } catch (error) {
     if (error instanceof ArtifactError) throw error;
     throw new ArtifactError('LOCAL_IO', `Cannot read the output folder: ${describe(error)}`, {
@@ -110,7 +120,7 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new TypeError(`compressionLevel must be an integer from 0 to 9, got ${level}`);
   }
-  const items = await walk(sourceDir);
+  const items = walk(sourceDir);
   const links = new Map(items.filter((i) => i.kind === 'symlink').map((i) => [i.rel, i.target!]));
   for (const [rel, target] of links) {
     if (resolveLinkTarget(rel, target, links) === undefined) {
@@ -146,15 +156,32 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
 async function addEntries(zip: yazl.ZipFile, items: Item[], sourceDir: string, level: number) {
   const output = zip.outputStream as PassThrough;
   const stopped = new Promise<void>((resolve) => output.once('close', resolve));
-  const pool = level === 0 ? undefined : new DeflatePool(DEFLATERS, level);
+  // Without the yazl patch (a consumer outside this workspace installs plain yazl), every file streams:
+  // plain yazl's addBuffer keeps each buffer until the zip ends. Slower, still bounded and correct.
+  const patched = typeof zip.addDeflatedBuffer === 'function';
+  const pool = level === 0 || !patched ? undefined : new DeflatePool(DEFLATERS, level);
+  const ring = pool ? new ReadRing(AHEAD_BYTES + 2 * BUFFERED_MAX) : undefined;
   /** Entries being prepared, in order; each resolves to the call that adds it to yazl. */
-  const ahead: { bytes: number; add: Promise<() => Promise<void> | void> }[] = [];
+  const ahead: Ahead[] = [];
   let aheadBytes = 0;
+  const start = (item: Item): Ahead => {
+    if (item.kind !== 'file' || item.size > BUFFERED_MAX || !patched) {
+      return { bytes: 0, inRing: false, add: Promise.resolve(addCall(zip, sourceDir, item, level, stopped)) };
+    }
+    try {
+      const { data, inRing } = readSmall(sourceDir, item, ring);
+      return { bytes: item.size, inRing, add: compress(zip, item, data, pool) };
+    } catch (error) {
+      return { bytes: 0, inRing: false, add: Promise.reject(error) };
+    }
+  };
   const addNext = async () => {
     const next = ahead.shift()!;
     aheadBytes -= next.bytes;
     const added = (await next.add)();
-    // A large file streams through yazl; wait for it, so the entries after it do not pile up in yazl.
+    // Deflated: the file's bytes are no longer needed (ring reads are given back in order).
+    if (next.inRing) ring!.release();
+    // A streamed file goes through yazl at its own pace; wait for it, so later entries do not pile up.
     if (added) await Promise.race([added, stopped]);
     // yazl writes buffered entries without waiting for the consumer: wait for it here instead.
     while (output.writableLength + output.readableLength > OUTPUT_MAX && !output.destroyed) {
@@ -164,11 +191,10 @@ async function addEntries(zip: yazl.ZipFile, items: Item[], sourceDir: string, l
   try {
     for (const item of items) {
       if (output.destroyed) return;
-      const bytes = item.kind === 'file' && item.size <= BUFFERED_MAX ? item.size : 0;
-      const add = prepare(zip, sourceDir, item, level, pool, stopped);
-      add.catch(() => {}); // reported in order, when addNext reaches it
-      ahead.push({ bytes, add });
-      aheadBytes += bytes;
+      const next = start(item);
+      next.add.catch(() => {}); // reported in order, when addNext reaches it
+      ahead.push(next);
+      aheadBytes += next.bytes;
       while (ahead.length >= AHEAD_FILES || aheadBytes >= AHEAD_BYTES) await addNext();
     }
     while (ahead.length > 0 && !output.destroyed) await addNext();
@@ -178,15 +204,22 @@ async function addEntries(zip: yazl.ZipFile, items: Item[], sourceDir: string, l
   }
 }
 
-/** Reads a small file now and deflates it; returns the call that adds the entry to yazl. */
-async function prepare(
+interface Ahead {
+  /** Bytes of a small file held until it is added. */
+  bytes: number;
+  /** Whether those bytes sit in the read ring. */
+  inRing: boolean;
+  add: Promise<() => Promise<void> | void>;
+}
+
+/** The call that adds a folder, link or streamed file to yazl; a streamed file's resolves when it is read. */
+function addCall(
   zip: yazl.ZipFile,
   sourceDir: string,
   item: Item,
   level: number,
-  pool: DeflatePool | undefined,
   stopped: Promise<void>,
-): Promise<() => Promise<void> | void> {
+): () => Promise<void> | void {
   const options = { mtime: item.mtime, mode: item.mode & 0o177777 };
   if (item.kind === 'dir') return () => zip.addEmptyDirectory(`${item.rel}/`, options);
   if (item.kind === 'symlink') {
@@ -194,36 +227,47 @@ async function prepare(
     const mode = S_IFLNK | (item.mode & 0o777);
     return () => zip.addBuffer(target, item.rel, { ...options, mode, compress: false });
   }
-  if (item.size > BUFFERED_MAX) {
-    const large = { ...options, compressionLevel: level, size: item.size };
-    return () =>
-      new Promise<void>((done) => {
-        zip.addReadStreamLazy(item.rel, large, (cb) => {
-          openLarge(zip, sourceDir, item, stopped).then(
-            (input) => {
-              input.once('close', done);
-              cb(null, input);
-            },
-            (error: unknown) => cb(error, new PassThrough()),
-          );
-        });
-      });
-  }
-  const data = readSmall(sourceDir, item);
-  if (!pool) return () => zip.addBuffer(data, item.rel, { ...options, compress: false });
-  const crc32 = zlibCrc32(data);
-  const compressed = await pool.deflate(data);
+  const streamOptions = { ...options, compressionLevel: level, size: item.size };
   return () =>
-    zip.addDeflatedBuffer(compressed, item.rel, { ...options, uncompressedSize: data.length, crc32 });
+    new Promise<void>((done) => {
+      zip.addReadStreamLazy(item.rel, streamOptions, (cb) => {
+        openStream(zip, sourceDir, item, stopped).then(
+          (input) => {
+            input.once('close', done);
+            cb(null, input);
+          },
+          (error: unknown) => cb(error, new PassThrough()),
+        );
+      });
+    });
 }
 
-function readSmall(sourceDir: string, item: Item): Buffer {
+/** Checksums and deflates a small file's bytes; resolves to the call that adds it to yazl. */
+async function compress(
+  zip: yazl.ZipFile,
+  item: Item,
+  data: Buffer,
+  pool: DeflatePool | undefined,
+): Promise<() => void> {
+  const options = { mtime: item.mtime, mode: item.mode & 0o177777 };
+  if (!pool) return () => zip.addBuffer(data, item.rel, { ...options, compress: false });
+  const crc32 = zlibCrc32(data);
+  const uncompressedSize = data.length;
+  const compressed = await pool.deflate(data);
+  return () => zip.addDeflatedBuffer(compressed, item.rel, { ...options, uncompressedSize, crc32 });
+}
+
+function readSmall(
+  sourceDir: string,
+  item: Item,
+  ring: ReadRing | undefined,
+): { data: Buffer; inRing: boolean } {
   try {
     // Synchronous on purpose, as zip does: a small read from the page cache costs less than a trip through
     // the thread pool, which is busy deflating.
     const fd = openSync(join(sourceDir, item.rel), READ_FLAGS);
     try {
-      return readFileSync(fd);
+      return ring ? ring.read(fd, item.size) : { data: readFileSync(fd), inRing: false };
     } finally {
       closeSync(fd);
     }
@@ -232,7 +276,7 @@ function readSmall(sourceDir: string, item: Item): Buffer {
   }
 }
 
-async function openLarge(
+async function openStream(
   zip: yazl.ZipFile,
   sourceDir: string,
   item: Item,
