@@ -29,7 +29,7 @@ const WORKERS = Math.max(1, Math.min(2, availableParallelism() - 1));
 
 /** A directory record as planned: its checked path and kind, and the numbers extraction needs. */
 interface Planned {
-  /** Position in the central directory: pass 2 meets the entry again by it. */
+  /** Position in the central directory. */
   index: number;
   rel: string;
   kind: Kind;
@@ -38,15 +38,19 @@ interface Planned {
   compressedSize: number;
   size: number;
   crc32: number;
+  deflated: boolean;
 }
 
 type Kind = 'file' | 'dir' | 'symlink';
 const KINDS: readonly (Kind | undefined)[] = [undefined, 'file', 'dir', 'symlink'];
-/** Numbers per record in a Plan: kind (an index in KINDS, 0 for skipped), mode (-1: none), offset, sizes, CRC. */
-const FIELDS = 6;
+/**
+ * Numbers per record in a Plan: kind (an index in KINDS, 0 for skipped), mode (-1: none), offset, sizes,
+ * CRC, compression method.
+ */
+const FIELDS = 7;
 
 /**
- * What pass 1 keeps of the directory: per record its path and six numbers in one Float64Array, not yauzl's
+ * What is kept of the directory: per record its path and seven numbers in one Float64Array, not yauzl's
  * Entry (about 1 KiB each with its name and extra-field buffers) nor an object per record. A 100,000-entry
  * directory takes a few megabytes, and as next to nothing of it is a small object, it does not make V8's
  * young generation grow (by tens of megabytes) while it is read. Records are known by their position; the
@@ -84,6 +88,7 @@ class Plan {
     this.#nums[at + 3] = item.compressedSize;
     this.#nums[at + 4] = item.size;
     this.#nums[at + 5] = item.crc32;
+    this.#nums[at + 6] = item.deflated ? 8 : 0;
     if (item.kind === 'symlink') this.linkEntries.set(i, entry);
   }
 
@@ -115,6 +120,7 @@ class Plan {
       compressedSize: this.#nums[at + 3]!,
       size: this.#nums[at + 4]!,
       crc32: this.#nums[at + 5]!,
+      deflated: this.#nums[at + 6] === 8,
     };
   }
 
@@ -181,13 +187,49 @@ function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise
   });
 }
 
-/** Where an entry's data starts, from its local header (read and bounds-checked by yauzl). */
-function dataStart(zip: yauzl.ZipFile, entry: yauzl.Entry, rel: string): Promise<number> {
+const LOCAL_HEADER = 30;
+const LOCAL_SIGNATURE = 0x04034b50;
+
+/**
+ * Where an entry's data starts: after its local header, whose name and extra field may differ in length
+ * from the directory's. This is what yauzl's readLocalFileHeader({ minimal: true }) reads (signature,
+ * lengths, bounds), done here on the numbers kept from the directory instead of on yauzl's Entry objects,
+ * which are not kept (see Plan); the data is then read through yauzl's openReadStreamLowLevel, which
+ * takes exactly these numbers, or by the workers, and checked against the directory's sizes and CRC-32.
+ */
+async function dataStart(body: ZipBody, item: Planned, size: number): Promise<number> {
+  const arrived = body.waitFor(item.offset + LOCAL_HEADER);
+  if (arrived) await arrived;
+  const header = Buffer.allocUnsafe(LOCAL_HEADER);
+  body.read(header, 0, item.offset, LOCAL_HEADER);
+  if (header.readUInt32LE(0) !== LOCAL_SIGNATURE) {
+    throw corrupt(`Entry "${item.rel}" has no local header where the directory says`, undefined, item.rel);
+  }
+  const start = item.offset + LOCAL_HEADER + header.readUInt16LE(26) + header.readUInt16LE(28);
+  if (start + item.compressedSize > size) {
+    throw corrupt(`Entry "${item.rel}" runs past the end of the zip`, undefined, item.rel);
+  }
+  return start;
+}
+
+/** An entry's data, inflated and checked for its declared size by yauzl (validateEntrySizes). */
+function openData(zip: yauzl.ZipFile, item: Planned, start: number): Promise<Readable> {
   return new Promise((resolve, reject) => {
-    zip.readLocalFileHeader(entry, { minimal: true }, (error, header) =>
-      error
-        ? reject(error instanceof ArtifactError ? error : corrupt(`Cannot read entry "${rel}"`, error, rel))
-        : resolve(header.fileDataStart),
+    zip.openReadStreamLowLevel(
+      start,
+      item.compressedSize,
+      0,
+      item.compressedSize,
+      item.deflated,
+      item.size,
+      (error, stream) =>
+        error
+          ? reject(
+              error instanceof ArtifactError
+                ? error
+                : corrupt(`Cannot read entry "${item.rel}"`, error, item.rel),
+            )
+          : resolve(stream),
     );
   });
 }
@@ -212,6 +254,7 @@ function planEntry(entry: yauzl.Entry, index: number): Planned {
     compressedSize: entry.compressedSize,
     size: entry.uncompressedSize,
     crc32: entry.crc32,
+    deflated: entry.compressionMethod === 8,
   };
   if (type === S_IFLNK) {
     item.kind = 'symlink';
@@ -265,9 +308,9 @@ export interface ExtractOptions {
  * written. When the directory can be read ahead of the body (ranged GETs, see ZipReader), the body is not
  * consumed until then, and the checks decide how it is: into a memory window when entries can be extracted
  * as they stream past, else into the spool (see ZipBody). Then every symlink target is read and checked.
- * Pass 2 reads the directory again and extracts each entry as soon as the body has its bytes. Entries come
- * in directory order, which is normally the order of their data, so extraction follows the download; a zip
- * whose directory is in another order is extracted all the same, from the spool, only later.
+ * Pass 2 goes through the plan kept from pass 1 and extracts each entry as soon as the body has its bytes.
+ * Entries come in directory order, which is normally the order of their data, so extraction follows the
+ * download; a zip whose directory is in another order is extracted all the same, from the spool, later.
  */
 export async function extractZip(body: ZipBody, writer: TreeWriter, opts: ExtractOptions): Promise<void> {
   const { budget, signal } = opts;
@@ -282,116 +325,120 @@ export async function extractZip(body: ZipBody, writer: TreeWriter, opts: Extrac
   }
   const reader = new ZipReader(body);
 
-  // Pass 1: validate every declared name, kind and size before anything touches the disk.
-  const links = new Map<string, string>();
-  const first = await open(reader, size);
-  let plan: Plan;
+  const zip = await open(reader, size);
   try {
-    if (first.entryCount > budget.limits.maxEntries) {
-      throw new ArtifactError(
-        'LIMIT_EXCEEDED',
-        `The zip declares ${first.entryCount} entries, more entries than limits.maxEntries ` +
-          `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
-      );
-    }
-    plan = new Plan(first.entryCount);
-    let declared = 0;
-    let index = 0;
-    for await (const entry of directory(first)) {
-      const item = planEntry(entry, index++);
-      budget.addEntry(item.rel || '/');
-      check(entry, item, budget);
-      declared += entry.uncompressedSize;
-      if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
-      plan.add(item, entry);
-    }
-    plan.done();
-    budget.checkRatio(declared, size, 'The zip');
-    // The directory is read: from here on, bytes come from the body.
-    reader.ahead = false;
-
-    // Entries sharing bytes are how "overlapping" zip bombs multiply a small kernel; no tool writes them.
-    const withData: number[] = [];
-    for (let i = 0; i < plan.records; i++) {
-      const kind = plan.kind(i);
-      if (kind === 'file' || kind === 'symlink') withData.push(i);
-    }
-    withData.sort((a, b) => plan.offset(a) - plan.offset(b));
-    for (let k = 1; k < withData.length; k++) {
-      const [before, item] = [plan.item(withData[k - 1]!)!, plan.item(withData[k]!)!];
-      if (item.offset < before.offset + 30 + before.compressedSize) {
-        throw corrupt(`Entry "${item.rel}" overlaps entry "${before.rel}"`, undefined, item.rel);
-      }
-    }
-    if (body.mode === 'pending') {
-      // Streaming needs every read to move forward: files in the order of their data (in the directory's
-      // order, which pass 2 follows), and no symlink target to read before them.
-      let at = -1;
-      let forward = plan.linkEntries.size === 0;
-      for (let i = 0; forward && i < plan.records; i++) {
-        if (plan.kind(i) !== 'file') continue;
-        if (plan.offset(i) < at) forward = false;
-        at = plan.offset(i);
-      }
-      if (forward) body.startWindow();
-      else await body.startSpool();
-    }
+    const plan = await readPlan(zip, body, reader, size, budget);
     // Symlink targets are data, not directory: they are read (waiting for the body) before any write.
+    const links = new Map<string, string>();
     for (const [i, entry] of plan.linkEntries) {
       const item = plan.item(i)!;
-      links.set(item.rel, await readLink(first, entry, item));
+      links.set(item.rel, await readLink(zip, entry, item));
     }
     plan.linkEntries.clear();
-  } finally {
-    first.close();
-  }
-  // With the whole directory known, links and paths through links are judged up front, whatever the order.
-  for (const item of plan.items()) {
-    const through = symlinkAncestor(item.rel, links);
-    if (through !== undefined) throw throughSymlinkError(item.rel, through);
-  }
-  for (const [rel, target] of links) assertSafeLink(rel, target, links);
+    // With the whole directory known, links and paths through links are judged up front, whatever the order.
+    for (const item of plan.items()) {
+      const through = symlinkAncestor(item.rel, links);
+      if (through !== undefined) throw throughSymlinkError(item.rel, through);
+    }
+    for (const [rel, target] of links) assertSafeLink(rel, target, links);
 
-  // Pass 2: folders, then files in directory order, then links and folder modes (writer.finish).
-  let small = 0;
-  for (const item of plan.items()) {
-    if (item.kind === 'dir') await writer.dir(item.rel, item.mode);
-    else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
-    else if (isSmall(item)) small++;
-  }
-  const second = await open(reader, size);
-  try {
-    if (small >= WORKER_MIN_FILES) await writeWithWorkers(second, body, plan, writer, budget, signal);
-    else await writeHere(second, body, plan, writer, budget, signal);
+    // Pass 2: folders, then files in directory order, then links and folder modes (writer.finish).
+    let small = 0;
+    for (const item of plan.items()) {
+      if (item.kind === 'dir') await writer.dir(item.rel, item.mode);
+      else if (item.kind === 'symlink') writer.symlink(item.rel, links.get(item.rel)!);
+      else if (isSmall(item)) small++;
+    }
+    const files = { zip, body, plan, size, writer, budget, signal };
+    if (small >= WORKER_MIN_FILES) await writeWithWorkers(files);
+    else await writeHere(files);
   } finally {
-    second.close();
+    zip.close();
   }
   await writer.finish();
 }
 
-const isSmall = (item: Planned) => item.size <= SMALL_ENTRY && item.compressedSize <= SMALL_ENTRY;
-
-/** Pass 2's view of the directory: each planned file with its fresh record, which must match pass 1's. */
-async function* plannedFiles(
+/**
+ * Pass 1: reads the whole directory and validates every declared name, kind and size before anything
+ * touches the disk; then, if the body is still pending, decides how it is consumed.
+ */
+async function readPlan(
   zip: yauzl.ZipFile,
-  plan: Plan,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<{ item: Planned; entry: yauzl.Entry }> {
+  body: ZipBody,
+  reader: ZipReader,
+  size: number,
+  budget: Budget,
+): Promise<Plan> {
+  if (zip.entryCount > budget.limits.maxEntries) {
+    throw new ArtifactError(
+      'LIMIT_EXCEEDED',
+      `The zip declares ${zip.entryCount} entries, more entries than limits.maxEntries ` +
+        `(${budget.limits.maxEntries}). Raise the limit if this is expected, or ship fewer, larger files.`,
+    );
+  }
+  const plan = new Plan(zip.entryCount);
+  let declared = 0;
   let index = 0;
   for await (const entry of directory(zip)) {
-    if (signal?.aborted) throw abortError(signal);
-    const i = index++;
-    if (plan.kind(i) !== 'file') continue;
-    const item = plan.item(i)!;
-    if (
-      entry.relativeOffsetOfLocalHeader !== item.offset ||
-      entry.compressedSize !== item.compressedSize ||
-      entry.uncompressedSize !== item.size ||
-      entry.crc32 !== item.crc32
-    ) {
-      throw corrupt(`Entry "${item.rel}" changed between two reads of the directory`, undefined, item.rel);
+    const item = planEntry(entry, index++);
+    budget.addEntry(item.rel || '/');
+    check(entry, item, budget);
+    declared += entry.uncompressedSize;
+    if (declared > budget.limits.maxBytes) throw budget.sizeError(item.rel);
+    plan.add(item, entry);
+  }
+  plan.done();
+  budget.checkRatio(declared, size, 'The zip');
+  // The directory is read and planned: what was fetched of it can go, and bytes now come from the body.
+  reader.stopFetching();
+
+  // Entries sharing bytes are how "overlapping" zip bombs multiply a small kernel; no tool writes them.
+  const withData: number[] = [];
+  for (let i = 0; i < plan.records; i++) {
+    const kind = plan.kind(i);
+    if (kind === 'file' || kind === 'symlink') withData.push(i);
+  }
+  withData.sort((a, b) => plan.offset(a) - plan.offset(b));
+  for (let k = 1; k < withData.length; k++) {
+    const [before, item] = [plan.item(withData[k - 1]!)!, plan.item(withData[k]!)!];
+    if (item.offset < before.offset + LOCAL_HEADER + before.compressedSize) {
+      throw corrupt(`Entry "${item.rel}" overlaps entry "${before.rel}"`, undefined, item.rel);
     }
-    yield { item, entry };
+  }
+  if (body.mode === 'pending') {
+    // Streaming needs every read to move forward: files in the order of their data (in the directory's
+    // order, which pass 2 follows), and no symlink target to read before them.
+    let at = -1;
+    let forward = plan.linkEntries.size === 0;
+    for (let i = 0; forward && i < plan.records; i++) {
+      if (plan.kind(i) !== 'file') continue;
+      if (plan.offset(i) < at) forward = false;
+      at = plan.offset(i);
+    }
+    if (forward) body.startWindow();
+    else await body.startSpool();
+  }
+  return plan;
+}
+
+const isSmall = (item: Planned) => item.size <= SMALL_ENTRY && item.compressedSize <= SMALL_ENTRY;
+
+/** What pass 2 works with. */
+interface Files {
+  zip: yauzl.ZipFile;
+  body: ZipBody;
+  plan: Plan;
+  size: number;
+  writer: TreeWriter;
+  budget: Budget;
+  signal: AbortSignal | undefined;
+}
+
+/** The planned files, in directory order. */
+function* plannedFiles(plan: Plan, signal: AbortSignal | undefined): Generator<Planned> {
+  for (let i = 0; i < plan.records; i++) {
+    if (signal?.aborted) throw abortError(signal);
+    if (plan.kind(i) === 'file') yield plan.item(i)!;
   }
 }
 
@@ -415,22 +462,16 @@ async function readLink(zip: yauzl.ZipFile, entry: yauzl.Entry, item: Planned): 
  * Every file on the main thread (a zip with few small files, where a thread would not pay off): a few at
  * a time from the spool, one after the other from the window (which only moves forward).
  */
-async function writeHere(
-  zip: yauzl.ZipFile,
-  body: ZipBody,
-  plan: Plan,
-  writer: TreeWriter,
-  budget: Budget,
-  signal: AbortSignal | undefined,
-): Promise<void> {
+async function writeHere(files: Files): Promise<void> {
+  const { body, plan, signal } = files;
   const concurrency = body.mode === 'window' ? 1 : CONCURRENCY;
   const running = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   try {
-    for await (const { item, entry } of plannedFiles(zip, plan, signal)) {
+    for (const item of plannedFiles(plan, signal)) {
       if (failure) break;
       body.release(item.offset);
-      const done: Promise<void> = writeEntry(zip, entry, item, writer, budget).then(
+      const done: Promise<void> = writeEntry(files, item).then(
         () => void running.delete(done),
         (error: unknown) => {
           failure ??= { error };
@@ -448,19 +489,13 @@ async function writeHere(
 }
 
 /**
- * Small files go to worker threads as soon as the body has them: this thread reads each local header
- * (through yauzl), waits for the entry's bytes, checks its path and creates its folder
- * (TreeWriter.reserve), and copies the compressed bytes into the batch for a worker, which inflates,
- * checks the size and CRC-32, and writes. Large files stream here, as in writeHere, one at a time.
+ * Small files go to worker threads as soon as the body has them: this thread reads each local header,
+ * waits for the entry's bytes, checks its path and creates its folder (TreeWriter.reserve), and copies
+ * the compressed bytes into the batch for a worker, which inflates, checks the size and CRC-32, and
+ * writes. Large files stream here, as in writeHere, one at a time.
  */
-async function writeWithWorkers(
-  zip: yauzl.ZipFile,
-  body: ZipBody,
-  plan: Plan,
-  writer: TreeWriter,
-  budget: Budget,
-  signal: AbortSignal | undefined,
-): Promise<void> {
+async function writeWithWorkers(files: Files): Promise<void> {
+  const { body, plan, size, writer, budget, signal } = files;
   let failure: { error: unknown } | undefined;
   const onFailure = (f: SmallFileFailure) => {
     const { rel } = plan.item(f.id)!;
@@ -487,14 +522,14 @@ async function writeWithWorkers(
     onFailure,
   );
   try {
-    for await (const { item, entry } of plannedFiles(zip, plan, signal)) {
+    for (const item of plannedFiles(plan, signal)) {
       if (failure) break;
       body.release(item.offset);
       if (!isSmall(item)) {
-        await writeEntry(zip, entry, item, writer, budget);
+        await writeEntry(files, item);
         continue;
       }
-      const start = await dataStart(zip, entry, item.rel);
+      const start = await dataStart(body, item, size);
       const end = start + item.compressedSize;
       const arrived = body.waitFor(end);
       if (arrived) await arrived;
@@ -506,7 +541,7 @@ async function writeWithWorkers(
           path,
           compressedSize: item.compressedSize,
           size: item.size,
-          deflated: entry.compressionMethod === 8,
+          deflated: item.deflated,
           crc32: item.crc32,
           mode,
           chmod: needsChmod(mode),
@@ -523,19 +558,15 @@ async function writeWithWorkers(
   if (failure) throw failure.error;
 }
 
-async function writeEntry(
-  zip: yauzl.ZipFile,
-  entry: yauzl.Entry,
-  item: Planned,
-  writer: TreeWriter,
-  budget: Budget,
-): Promise<void> {
+async function writeEntry(files: Files, item: Planned): Promise<void> {
+  const { zip, body, size, writer, budget } = files;
   const { rel } = item;
+  const entry = { uncompressedSize: item.size, compressedSize: item.compressedSize, crc32: item.crc32 };
   if (entry.uncompressedSize === 0 && entry.compressedSize === 0) {
     await writer.smallFile(rel, item.mode, Buffer.alloc(0));
     return;
   }
-  const stream = await openEntry(zip, entry, rel);
+  const stream = await openData(zip, item, await dataStart(body, item, size));
   const small = entry.uncompressedSize <= SMALL_ENTRY;
   const chunks: Buffer[] = [];
   let written = 0;

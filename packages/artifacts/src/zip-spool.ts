@@ -33,8 +33,8 @@ const FETCH_BLOCK = 1024 * 1024;
 /** Bytes fetched at most by one ranged GET: a directory that ends where a fetched block starts comes whole. */
 const FETCH_SPAN = 16 * 1024 * 1024;
 /**
- * The directory is kept in memory once fetched (about 100 bytes per entry), since it is read twice; past
- * this, which takes hundreds of thousands of entries or huge names, the rest waits for the body.
+ * The directory is held in memory while it is read (about 100 bytes per entry); past this, which takes
+ * hundreds of thousands of entries or huge names, the rest of it waits for the body.
  */
 const FETCH_MAX = 64 * 1024 * 1024;
 /** Bytes read at once from the spool for yauzl's small reads (directory records, local headers). */
@@ -273,19 +273,26 @@ export class ZipBody {
  * yauzl's documented extension point for its input (`fromRandomAccessReader`), over a ZipBody. yauzl
  * still does all the parsing; this only decides where bytes come from:
  * - while `ahead` is on (reading the central directory, which sits at the end), bytes the body has not
- *   brought are fetched with a ranged GET of the same object version (kept, as the directory is read
- *   twice), so every entry is known and checked before the body is consumed;
+ *   brought are fetched with a ranged GET of the same object version, so every entry is known and checked
+ *   before the body is consumed;
  * - anything else comes from the body, waiting for it when needed.
  */
 export class ZipReader extends yauzl.RandomAccessReader {
   ahead: boolean;
-  readonly #fetched: { at: number; data: Buffer }[] = [];
+  #fetched: { at: number; data: Buffer }[] = [];
   #fetchedBytes = 0;
   #lastFetched = 0;
 
   constructor(readonly body: ZipBody) {
     super();
     this.ahead = body.mode === 'pending';
+  }
+
+  /** The directory has been read: what was fetched of it goes, and from now on bytes come from the body. */
+  stopFetching(): void {
+    this.ahead = false;
+    this.#fetched = [];
+    this.#fetchedBytes = 0;
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
