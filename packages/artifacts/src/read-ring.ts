@@ -22,24 +22,21 @@ export class ReadRing {
    * since it was listed, gets a buffer of its own instead.
    */
   read(fd: number, size: number): { data: Buffer; inRing: boolean } {
-    const start = this.take(size);
+    // One byte more than expected is asked for, so a file that grew shows without another read call.
+    const start = this.take(size + 1);
     if (start === undefined) return { data: readFileSync(fd), inRing: false };
-    const region = this.buffer.subarray(start, start + size);
+    const region = this.buffer.subarray(start, start + size + 1);
     let got = 0;
-    while (got < size) {
-      const n = readSync(fd, region, got, size - got, null);
+    while (got <= size) {
+      const n = readSync(fd, region, got, size + 1 - got, null);
       if (n === 0) break;
       got += n;
     }
-    const data = region.subarray(0, got);
-    if (got === size) {
-      const probe = Buffer.allocUnsafe(1);
-      if (readSync(fd, probe, 0, 1, null) > 0) {
-        // Grew since it was listed: zip what is there now, as zip would.
-        return { data: Buffer.concat([data, probe, readFileSync(fd)]), inRing: true };
-      }
+    if (got > size) {
+      // Grew since it was listed: zip what is there now, as zip would.
+      return { data: Buffer.concat([region, readFileSync(fd)]), inRing: true };
     }
-    return { data, inRing: true };
+    return { data: region.subarray(0, got), inRing: true };
   }
 
   /** Gives back the oldest region still in use. */
