@@ -252,6 +252,22 @@ describe('many small files from a stream', () => {
     expect((e as ArtifactError).message).toMatch(/inflates past its declared size/);
   });
 
+  it('keeps the last of duplicate paths', async () => {
+    const entries = [
+      ...files(130),
+      { name: 'f6059.txt', data: 'first', deflate: true },
+      { name: 'f264602.txt', data: 'other', deflate: true },
+      { name: 'f6059.txt', data: 'second', deflate: true },
+      { name: 'f/7.txt', data: 'replaced', deflate: true },
+    ];
+    const out = dest();
+    const result = await extractStream(bufferSource(rawZip(entries)), out, 'x');
+    expect(result.files).toBe(132);
+    expect(await fs.readFile(join(out, 'f6059.txt'), 'utf8')).toBe('second');
+    expect(await fs.readFile(join(out, 'f264602.txt'), 'utf8')).toBe('other');
+    expect(await fs.readFile(join(out, 'f/7.txt'), 'utf8')).toBe('replaced');
+  });
+
   it('refuses entries whose data overlap', async () => {
     const zip = rawZip(files(3));
     const records = localHeaders(zip);
