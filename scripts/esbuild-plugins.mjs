@@ -2,7 +2,7 @@
 // host). Each one trades nothing in behaviour for start-up time or bytes; why is said beside each.
 import { readFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
-import { dirname, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 
 const nodeRequire = createRequire(import.meta.url);
 
@@ -94,6 +94,70 @@ export const builtinsViaRequire = {
           ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
         ].join('\n'),
         loader: 'js',
+      };
+    });
+  },
+};
+
+const LAZY = Symbol('lazy-imports');
+
+/**
+ * A single file still costs its whole size at start-up: V8 scans every function in it, even one that runs only
+ * on some jobs or invocations (the S3 client and the zip code in the action, ajv and the SDK in the Lambda
+ * host), and in an ES module that scan is about a third of the file's start-up cost. So each `import()` of a
+ * literal specifier in pipewright's own sources is bundled on its own, as CommonJS, and carried in the file as
+ * a string, which V8 skips over; the first `import()` compiles it (`new Function`) and hands out its exports.
+ * The file stays one file; only the compile moves to where the code is first needed. What such a module
+ * imports is bundled into it, so it must not share state (classes checked with `instanceof`, singletons)
+ * with the rest of the bundle.
+ */
+export const lazyImports = {
+  name: 'lazy-imports',
+  setup(b) {
+    const parent = b.initialOptions;
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' || args.pluginData === LAZY) return undefined;
+      if (args.importer.includes(`${sep}node_modules${sep}`)) return undefined;
+      const resolved = await b.resolve(args.path, {
+        kind: 'dynamic-import',
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: LAZY,
+      });
+      if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== 'file') return undefined;
+      return { path: resolved.path, namespace: 'lazy' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, async (args) => {
+      const options = {
+        stdin: { contents: `export * from ${JSON.stringify(args.path)};`, resolveDir: dirname(args.path) },
+        bundle: true,
+        write: false,
+        platform: 'node',
+        target: parent.target,
+        minify: parent.minify,
+        conditions: parent.conditions,
+        mainFields: parent.mainFields,
+        external: parent.external,
+        plugins: (parent.plugins ?? []).filter((p) => p.name !== 'builtins-via-require'),
+        legalComments: 'none',
+        logLevel: 'warning',
+      };
+      // Once as ESM for the names it exports, once as CommonJS for the code.
+      const esm = await b.esbuild.build({ ...options, format: 'esm', metafile: true, outfile: 'lazy.mjs' });
+      const names = Object.values(esm.metafile.outputs)[0].exports;
+      const cjs = await b.esbuild.build({ ...options, format: 'cjs', outfile: 'lazy.cjs' });
+      const code = cjs.outputFiles[0].text;
+      const named = names.filter((n) => n !== 'default');
+      return {
+        contents: [
+          'const module = { exports: {} };',
+          `new Function('module', 'exports', 'require', ${JSON.stringify(code)})(module, module.exports, require);`,
+          named.length > 0 ? `export const { ${named.join(', ')} } = module.exports;` : '',
+          names.includes('default') ? 'export default module.exports.default;' : '',
+        ].join('\n'),
+        loader: 'js',
+        resolveDir: dirname(args.path),
+        watchFiles: Object.keys(esm.metafile.inputs).map((p) => resolve(p)),
       };
     });
   },

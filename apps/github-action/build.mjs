@@ -5,7 +5,13 @@ import { rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { banner, builtinsViaRequire, englishOnlyZod, zodNamespace } from '../../scripts/esbuild-plugins.mjs';
+import {
+  banner,
+  builtinsViaRequire,
+  englishOnlyZod,
+  lazyImports,
+  zodNamespace,
+} from '../../scripts/esbuild-plugins.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, 'dist');
@@ -49,7 +55,7 @@ const result = await build({
   mainFields: ['module', 'main'],
   // Some bundled CommonJS modules call require() for Node built-ins.
   banner,
-  plugins: [noHttpClient, englishOnlyZod, zodNamespace, builtinsViaRequire],
+  plugins: [noHttpClient, englishOnlyZod, zodNamespace, builtinsViaRequire, lazyImports],
   logLevel: 'warning',
 });
 

@@ -9,7 +9,13 @@ import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import yazl from 'yazl';
-import { banner, builtinsViaRequire, englishOnlyZod, zodNamespace } from '../../scripts/esbuild-plugins.mjs';
+import {
+  banner,
+  builtinsViaRequire,
+  englishOnlyZod,
+  lazyImports,
+  zodNamespace,
+} from '../../scripts/esbuild-plugins.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
@@ -35,7 +41,7 @@ export function bundleOptions(entry, outfile, extra = {}) {
     banner,
     logLevel: 'warning',
     metafile: true,
-    plugins: [englishOnlyZod, zodNamespace, builtinsViaRequire],
+    plugins: [englishOnlyZod, zodNamespace, builtinsViaRequire, lazyImports],
     ...extra,
   };
 }
