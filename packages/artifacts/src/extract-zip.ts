@@ -24,7 +24,10 @@ const SMALL_ENTRY = 1024 * 1024;
  * thread costs more than it saves and the main thread does it all.
  */
 const WORKER_MIN_FILES = 128;
-/** Threads for a big zip: one beside the main thread, which downloads, parses and checks. */
+/**
+ * Threads for a big zip: one per core beside the main thread's (which downloads, parses, checks and takes
+ * a share of the batches), at most two.
+ */
 const WORKERS = Math.max(1, Math.min(2, availableParallelism() - 1));
 
 /** A directory record as planned: its checked path and kind, and the numbers extraction needs. */
@@ -52,9 +55,9 @@ const FIELDS = 7;
 /**
  * What is kept of the directory: per record its path and seven numbers in one Float64Array, not yauzl's
  * Entry (about 1 KiB each with its name and extra-field buffers) nor an object per record. A 100,000-entry
- * directory takes a few megabytes, and as next to nothing of it is a small object, it does not make V8's
- * young generation grow (by tens of megabytes) while it is read. Records are known by their position; the
- * root folder and a path's earlier duplicates are skipped.
+ * directory takes a few megabytes, and as little of it is made of small objects, reading it does not make
+ * V8's young generation grow to its maximum (tens of megabytes of RSS). Records are known by their
+ * position; the root folder and a path's earlier duplicates are skipped.
  */
 class Plan {
   readonly #nums: Float64Array;

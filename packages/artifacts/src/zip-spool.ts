@@ -79,7 +79,7 @@ export class ZipBody {
   // spool mode
   #dir: string | undefined;
   #fd: number | undefined;
-  readonly #block = Buffer.allocUnsafe(READ_BLOCK);
+  #block: Buffer | undefined;
   #blockAt = 0;
   #blockLength = 0;
 
@@ -213,11 +213,12 @@ export class ZipBody {
       return;
     }
     // Spool: small reads (records, headers) through one cached block, larger ones straight in.
-    if (start >= this.#blockAt && start + length <= this.#blockAt + this.#blockLength) {
+    if (this.#block && start >= this.#blockAt && start + length <= this.#blockAt + this.#blockLength) {
       this.#block.copy(target, targetStart, start - this.#blockAt, start - this.#blockAt + length);
       return;
     }
     if (length <= READ_BLOCK / 4) {
+      this.#block ??= Buffer.allocUnsafe(READ_BLOCK);
       this.#blockLength = readSync(
         this.#fd!,
         this.#block,
