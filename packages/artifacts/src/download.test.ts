@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type LocalStack, startLocalStack } from '@pipewright/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, rawZip, sh, snapshot, tempDir } from './__fixtures__/archives.js';
 import { extractStream } from './download.js';
 import { ArtifactError, createArtifactClient, downloadArtifact, type S3Location } from './index.js';
+import { YOUNG_GC_BYTES, youngGc } from './young-gc.js';
 
 // Extraction while the zip downloads: the directory read ahead with ranged GETs, entries extracted from a
 // memory window or a spool, small files inflated and written by a worker thread (128 files or more).
@@ -223,6 +225,15 @@ describe('extracting while downloading', () => {
     );
     // A fast machine may finish first; otherwise it is an abort, never a hang or another error.
     if (e !== undefined) expect(e.code).toBe('ABORTED');
+  });
+});
+
+describe('young-generation collections', () => {
+  it('run without exposing gc to the program or to new contexts', () => {
+    const exposed = typeof (globalThis as { gc?: unknown }).gc;
+    youngGc.add(YOUNG_GC_BYTES);
+    expect(typeof (globalThis as { gc?: unknown }).gc).toBe(exposed);
+    if (exposed === 'undefined') expect(runInNewContext('typeof gc')).toBe('undefined');
   });
 });
 

@@ -6,11 +6,17 @@ type MinorGc = (options: { type: 'minor' }) => void;
 let minorGc: MinorGc | null | undefined;
 
 /**
- * V8's `gc` function, obtained without exposing it to anyone else: the flag is turned on for the one new
- * context this creates, then off again. Undefined when the runtime does not allow it.
+ * V8's `gc` function, obtained without exposing it to anyone else: unless the process already has it
+ * (`--expose-gc`), the flag is turned on for the one new context this creates, then off again. Null when
+ * the runtime does not allow it.
  */
 function getMinorGc(): MinorGc | null {
   if (minorGc !== undefined) return minorGc;
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') {
+    minorGc = exposed as MinorGc;
+    return minorGc;
+  }
   minorGc = null;
   try {
     setFlagsFromString('--expose-gc');
@@ -33,20 +39,17 @@ export const YOUNG_GC_BYTES = 4 * 1024 * 1024;
  * Collects the young generation every YOUNG_GC_BYTES of short-lived buffers. V8 only collects buffers
  * (network chunks, inflated files) when its young generation fills with objects or when some 32 MiB of
  * them have piled up; a transfer of hundreds of megabytes in 64 KiB chunks allocates few objects, so the
- * garbage sits at that ceiling, which is a quarter of the worker's memory target. A young collection with
- * nearly nothing alive takes well under a millisecond.
+ * garbage sits at that ceiling, a quarter of the 128 MiB the job worker aims at. A young collection with
+ * nearly nothing alive takes about a millisecond.
  */
 class YoungGc {
   #since = 0;
-  readonly #gc = getMinorGc();
 
   add(bytes: number): void {
-    if (!this.#gc) return;
     this.#since += bytes;
-    if (this.#since >= YOUNG_GC_BYTES) {
-      this.#since = 0;
-      this.#gc({ type: 'minor' });
-    }
+    if (this.#since < YOUNG_GC_BYTES) return;
+    this.#since = 0;
+    getMinorGc()?.({ type: 'minor' });
   }
 }
 

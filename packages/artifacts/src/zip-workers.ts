@@ -126,13 +126,15 @@ const { inflateRawSync, crc32 } = require('node:zlib');
 const { flags, youngGcBytes } = workerData;
 
 // A young collection every youngGcBytes of inflated buffers (see young-gc.ts): V8 alone lets them pile up.
-let gc = null;
-try {
-  const v8 = require('node:v8');
-  v8.setFlagsFromString('--expose-gc');
-  gc = require('node:vm').runInNewContext('gc');
-  v8.setFlagsFromString('--no-expose-gc');
-} catch {}
+let gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
+if (!gc) {
+  try {
+    const v8 = require('node:v8');
+    v8.setFlagsFromString('--expose-gc');
+    gc = require('node:vm').runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+  } catch {}
+}
 let inflated = 0;
 function collect(bytes) {
   inflated += bytes;
@@ -171,7 +173,7 @@ function runBatchHere(flags: number): RunBatch {
  * Compressed bytes per batch (each batch's are copied into one buffer, transferred to a worker and back):
  * a small entry is at most this large, so one always fits.
  */
-export const BATCH_BYTES = 1024 * 1024;
+const BATCH_BYTES = 1024 * 1024;
 /** Jobs per batch: few messages, but a worker never waits long for work. */
 const BATCH_JOBS = 64;
 /** Batches queued per worker: one being worked on, one waiting. */
