@@ -73,19 +73,28 @@ export const zodNamespace = {
 };
 
 // An ESM `import` of a Node built-in makes Node build a module facade that reads every export once, which
-// runs lazy getters (node:fs's ReadStream loads the whole streams stack) before the first line of the action.
-// Built-ins are taken with require() instead, through a small module that exports only the names the
-// bundle uses (each read is pure, so esbuild drops the rest).
+// runs lazy getters (node:fs's ReadStream loads the whole streams stack; on Node 24, node:http's loads undici)
+// before the first line of the bundle. Built-ins are taken with require() instead, through a small module:
+// for a static import it exports every name as a pure read, so esbuild keeps only the names used; for an
+// `import()` (the SDK's `await import('node:http')`), whose namespace escapes, it exports the module as
+// `default` and only the names that are plain values, so no lazy getter runs.
 export const builtinsViaRequire = {
   name: 'builtins-via-require',
   setup(b) {
     b.onResolve({ filter: /^(node:)?[a-z_]+(\/[a-z_]+)?$/ }, (args) => {
-      if (!isBuiltin(args.path) || args.kind !== 'import-statement') return undefined;
-      return { path: args.path.replace(/^node:/, ''), namespace: 'builtin' };
+      if (!isBuiltin(args.path)) return undefined;
+      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
+      const namespace = args.kind === 'dynamic-import' ? 'builtin-dynamic' : 'builtin';
+      return { path: args.path.replace(/^node:/, ''), namespace };
     });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
-      const names = Object.keys(nodeRequire(args.path)).filter(
-        (k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default',
+    const load = (args) => {
+      const m = nodeRequire(args.path);
+      const dynamic = args.namespace === 'builtin-dynamic';
+      const names = Object.keys(m).filter(
+        (k) =>
+          /^[A-Za-z_$][\w$]*$/.test(k) &&
+          k !== 'default' &&
+          !(dynamic && Object.getOwnPropertyDescriptor(m, k)?.get),
       );
       return {
         contents: [
@@ -95,7 +104,9 @@ export const builtinsViaRequire = {
         ].join('\n'),
         loader: 'js',
       };
-    });
+    };
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, load);
+    b.onLoad({ filter: /.*/, namespace: 'builtin-dynamic' }, load);
   },
 };
 
@@ -138,7 +149,7 @@ export const lazyImports = {
         conditions: parent.conditions,
         mainFields: parent.mainFields,
         external: parent.external,
-        plugins: (parent.plugins ?? []).filter((p) => p.name !== 'builtins-via-require'),
+        plugins: parent.plugins,
         legalComments: 'none',
         logLevel: 'warning',
       };
