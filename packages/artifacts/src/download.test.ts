@@ -215,6 +215,25 @@ describe('extracting while downloading', () => {
     await fs.rm(outside, { recursive: true });
   });
 
+  it('reads a zip64 directory of 66,001 entries ahead of the body, in more than one ranged GET', async () => {
+    const many = join(work, 'many-dirs');
+    await fs.mkdir(many);
+    sh('sh', ['-c', 'seq -f "d%g" 0 65999 | xargs mkdir && echo last > last.txt'], many);
+    const zipPath = join(work, 'zip64.zip');
+    sh('zip', ['-rq', zipPath, '.'], many);
+    await fs.rm(many, { recursive: true });
+    const zip = await fs.readFile(zipPath);
+    expect(zip.length).toBeGreaterThan(5 * 1024 * 1024);
+    await put('pipe/zip64.zip', zip);
+    gets.length = 0;
+    const out = dest();
+    const result = await downloadArtifact(s3, loc('pipe/zip64.zip'), out, { tmpDir: join(work, 'no/such') });
+    expect(result).toEqual({ format: 'zip', files: 1, bytes: 5 });
+    expect(await fs.readFile(join(out, 'last.txt'), 'utf8')).toBe('last\n');
+    expect((await fs.stat(join(out, 'd65999'))).isDirectory()).toBe(true);
+    expect(gets.filter((range) => range !== undefined).length).toBeGreaterThan(1);
+  }, 120_000);
+
   it('stops when the signal aborts mid-way', async () => {
     const controller = new AbortController();
     const pending = downloadArtifact(s3, loc('pipe/many.zip'), dest(), { signal: controller.signal });
