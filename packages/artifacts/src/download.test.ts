@@ -234,6 +234,27 @@ describe('extracting while downloading', () => {
     expect(gets.filter((range) => range !== undefined).length).toBeGreaterThan(1);
   }, 120_000);
 
+  it('streams small entries whose header and data are larger than the memory window', async () => {
+    // Stored, just under 1 MiB, with a long name: more than the 1 MiB window from the header on.
+    const big = (i: number) => ({ name: `${'n'.repeat(200)}-${i}.bin`, data: randomBytes(1_048_500) });
+    const entries = [
+      ...Array.from({ length: 130 }, (_, i) => ({ name: `s/${i}.txt`, data: `small ${i}`, deflate: true })),
+      big(1),
+      big(2),
+      big(3),
+      big(4),
+      { name: 'z.txt', data: 'last' },
+    ];
+    await put('pipe/wide.zip', rawZip(entries));
+    const out = dest();
+    const result = await downloadArtifact(s3, loc('pipe/wide.zip'), out, { tmpDir: join(work, 'no/such') });
+    expect(result.files).toBe(135);
+    expect(
+      (await fs.readFile(join(out, `${'n'.repeat(200)}-3.bin`))).equals(entries[132]!.data as Buffer),
+    ).toBe(true);
+    expect(await fs.readFile(join(out, 'z.txt'), 'utf8')).toBe('last');
+  });
+
   it('stops when the signal aborts mid-way', async () => {
     const controller = new AbortController();
     const pending = downloadArtifact(s3, loc('pipe/many.zip'), dest(), { signal: controller.signal });

@@ -21,8 +21,13 @@ export interface ZipBodyOptions {
   tooLarge: () => Error;
 }
 
-/** Bytes of the body held in memory, ahead of the extraction, when entries are extracted as they stream. */
-const WINDOW = 2 * 1024 * 1024;
+/**
+ * Bytes of the body held in memory ahead of the extraction when entries are extracted as they stream;
+ * more only while a read needs more (an entry's header and data, up to about 1.1 MiB).
+ */
+const WINDOW = 1024 * 1024;
+/** A read further than this ahead of the extraction in the window is a bug, never a wait. */
+const WINDOW_READ_MAX = 4 * 1024 * 1024;
 /** Below this size a zip is simply spooled: reading its directory ahead would cost more than it saves. */
 const STREAM_MIN = 4 * 1024 * 1024;
 /**
@@ -47,8 +52,8 @@ function spoolError(error: unknown): ArtifactError {
 /**
  * The body of a zip as it downloads, read at random by yauzl (through ZipReader) and by the extraction.
  * The body is consumed in one of two ways, decided once the directory has been read and checked:
- * - `window`: the bytes stay in memory from the extraction's position up to WINDOW bytes ahead of it, and
- *   the body waits while the window is full. Nothing touches the disk but the extracted files, as with
+ * - `window`: the bytes stay in memory from the extraction's position up to WINDOW bytes ahead of it (or
+ *   as far as a read needs), and the body waits while the window is full. Nothing touches the disk but the extracted files, as with
  *   `curl | bsdtar`. Possible when entries are extracted in the order of their data and no symlink target
  *   has to be read before the files (the extraction only ever moves forward).
  * - `spool`: the bytes go to a private temp file, which any reader can read back at any position once the
@@ -120,7 +125,7 @@ export class ZipBody {
     this.#pump = (async () => {
       try {
         for (;;) {
-          if (this.mode === 'window' && this.length - this.#released >= WINDOW) {
+          if (this.mode === 'window' && !this.#needed()) {
             await new Promise<void>((resolve) => (this.#room = resolve));
           }
           if (this.#stopped) return;
@@ -178,11 +183,26 @@ export class ZipBody {
     if (end <= this.length) return undefined;
     if (this.#failure) return Promise.reject(this.#failure.error);
     if (this.#done) return Promise.reject(this.#short(end));
-    if (this.mode === 'window' && end - this.#released > WINDOW) {
+    if (this.mode === 'window' && end - this.#released > WINDOW_READ_MAX) {
       // Only reads in the order of the data are planned in this mode; anything else is a bug, not a wait.
       return Promise.reject(new Error(`read of byte ${end}, beyond the window at ${this.#released}`));
     }
-    return new Promise((resolve, reject) => this.#waiters.push({ end, resolve, reject }));
+    const waiting = new Promise<void>((resolve, reject) => this.#waiters.push({ end, resolve, reject }));
+    this.#resume();
+    return waiting;
+  }
+
+  /** Whether the window should take more of the body: it has room, or a read waits for more. */
+  #needed(): boolean {
+    return this.length - this.#released < WINDOW || this.#waiters.length > 0;
+  }
+
+  #resume(): void {
+    if (this.#room && this.#needed()) {
+      const room = this.#room;
+      this.#room = undefined;
+      room();
+    }
   }
 
   /** Resolves once the whole body has been consumed (rejects with the download's error). */
@@ -249,11 +269,7 @@ export class ZipBody {
     while (this.#chunks.length > 0 && this.#windowAt + this.#chunks[0]!.length <= this.#released) {
       this.#windowAt += this.#chunks.shift()!.length;
     }
-    if (this.#room && this.length - this.#released < WINDOW) {
-      const room = this.#room;
-      this.#room = undefined;
-      room();
-    }
+    this.#resume();
   }
 
   /** Stops the body (when the extraction failed), waits for it to let go, and removes the spool. */

@@ -170,10 +170,10 @@ function runBatchHere(flags: number): RunBatch {
 }
 
 /**
- * Compressed bytes per batch (each batch's are copied into one buffer, transferred to a worker and back):
- * a small entry is at most this large, so one always fits.
+ * Compressed bytes per batch (each batch's are copied into one buffer, transferred to a worker and back,
+ * and reused). A larger entry (up to 1 MiB, rare) gets a buffer of its own, used once.
  */
-const BATCH_BYTES = 1024 * 1024;
+const BATCH_BYTES = 512 * 1024;
 /** Jobs per batch: few messages, but a worker never waits long for work. */
 const BATCH_JOBS = 64;
 /** Batches queued per worker: one being worked on, one waiting. */
@@ -224,7 +224,7 @@ export class SmallFileWorkers {
         'message',
         (result: { ok: number; bytes: number; failures: SmallFileFailure[]; data: Uint8Array }) => {
           slot.inFlight--;
-          this.#free.push(Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength));
+          this.#reuse(Buffer.from(result.data.buffer, result.data.byteOffset, result.data.byteLength));
           this.#results(result);
           this.#notify();
         },
@@ -296,12 +296,16 @@ export class SmallFileWorkers {
     }
     const data = this.#data!;
     const result = runBatchHere(this.flags)(this.#paths, Float64Array.from(this.#nums), data);
-    this.#free.push(data);
+    this.#reuse(data);
     this.#data = undefined;
     this.#used = 0;
     this.#paths = [];
     this.#nums = [];
     this.#results(result);
+  }
+
+  #reuse(data: Buffer): void {
+    if (data.length === BATCH_BYTES) this.#free.push(data);
   }
 
   #results(result: BatchResult): void {
@@ -318,7 +322,10 @@ export class SmallFileWorkers {
     if (this.#data && this.#used + job.compressedSize > this.#data.length) {
       return this.#send().then(() => this.submit(job, fill));
     }
-    this.#data ??= this.#free.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
+    this.#data ??=
+      job.compressedSize > BATCH_BYTES
+        ? Buffer.allocUnsafeSlow(job.compressedSize)
+        : (this.#free.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES));
     fill(this.#data, this.#used);
     this.#used += job.compressedSize;
     this.#paths.push(job.path);
