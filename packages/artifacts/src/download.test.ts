@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type LocalStack, startLocalStack } from '@pipewright/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, rawZip, sh, snapshot, tempDir } from './__fixtures__/archives.js';
+import { artifactFailure, putArtifact } from './__fixtures__/s3.js';
 import { extractStream } from './download.js';
-import { ArtifactError, createArtifactClient, downloadArtifact, type S3Location } from './index.js';
+import { type ArtifactError, createArtifactClient, downloadArtifact, type S3Location } from './index.js';
 import { YOUNG_GC_BYTES, youngGc } from './young-gc.js';
 
 // Extraction while the zip downloads: the directory read ahead with ranged GETs, entries extracted from a
@@ -22,25 +23,8 @@ const loc = (key: string): S3Location => ({ bucket: stack.artifactBucket, key })
 /** GetObject requests seen by `s3`, with their Range header. */
 const gets: (string | undefined)[] = [];
 
-async function put(key: string, body: Buffer): Promise<void> {
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: stack.artifactBucket,
-      Key: key,
-      Body: body,
-      ServerSideEncryption: 'aws:kms',
-    }),
-  );
-}
-
-async function failure(promise: Promise<unknown>): Promise<ArtifactError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ArtifactError);
-  return error as ArtifactError;
-}
+const put = (key: string, body: Buffer) => putArtifact(s3, stack.artifactBucket, key, body);
+const failure = artifactFailure;
 
 /** `count` files of `size` random bytes in 8 folders, every tenth executable: a zip of count * size bytes. */
 async function manyFiles(root: string, count: number, size: number): Promise<void> {

@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type LocalStack, startLocalStack } from '@pipewright/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTree, rawTar, rawZip, snapshot, tempDir } from './__fixtures__/archives.js';
-import {
-  ArtifactError,
-  createArtifactClient,
-  downloadArtifact,
-  type S3Location,
-  uploadArtifact,
-} from './index.js';
+import { artifactFailure, putArtifact } from './__fixtures__/s3.js';
+import { createArtifactClient, downloadArtifact, type S3Location, uploadArtifact } from './index.js';
 
 let stack: LocalStack;
 let admin: S3Client;
@@ -40,25 +35,8 @@ function jobClient(readKeys: string[], writeKeys: string[], issuedAt = Date.now(
   });
 }
 
-async function put(key: string, body: Buffer): Promise<void> {
-  await admin.send(
-    new PutObjectCommand({
-      Bucket: stack.artifactBucket,
-      Key: key,
-      Body: body,
-      ServerSideEncryption: 'aws:kms',
-    }),
-  );
-}
-
-async function failure(promise: Promise<unknown>): Promise<ArtifactError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ArtifactError);
-  return error as ArtifactError;
-}
+const put = (key: string, body: Buffer) => putArtifact(admin, stack.artifactBucket, key, body);
+const failure = artifactFailure;
 
 beforeAll(async () => {
   stack = await startLocalStack();
