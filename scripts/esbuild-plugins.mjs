@@ -28,6 +28,48 @@ export const englishOnlyZod = {
   },
 };
 
+const ZOD_JSON_SCHEMA = /[\\/]zod[\\/]v4[\\/]core[\\/](to-json-schema|json-schema-processors)\.js$/;
+
+/**
+ * Every zod schema carries its JSON Schema converter (`toJSONSchema()`, `~standard.jsonSchema`), so zod's
+ * converter modules (about 14 KB) stay in a bundle that never converts. pipewright's hosts validate with zod and
+ * never convert, so here each export of those modules is a function that throws, saying why: a schema still
+ * builds and parses exactly as before.
+ */
+export const zodWithoutJsonSchema = {
+  name: 'zod-without-json-schema',
+  setup(b) {
+    b.onLoad({ filter: ZOD_JSON_SCHEMA }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const names = new Set(
+        [...source.matchAll(/^export (?:const|function|class) ([\w$]+)/gm)].map((m) => m[1]),
+      );
+      for (const m of source.matchAll(/^export \{([^}]*)\}/gm)) {
+        for (const spec of m[1].split(',')) {
+          const name = spec
+            .trim()
+            .split(/\s+as\s+/)
+            .pop();
+          if (name) names.add(name);
+        }
+      }
+      const message = "zod's JSON Schema conversion is not part of this bundle; convert with zod itself";
+      return {
+        contents: [
+          `function unavailable() { throw new Error(${JSON.stringify(message)}); }`,
+          // Factories (createToJSONSchemaMethod...) run when a schema is built; what they return throws when called.
+          ...[...names].map((n) =>
+            n.startsWith('create')
+              ? `export const ${n} = () => unavailable;`
+              : `export const ${n} = unavailable;`,
+          ),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const NAMED_IMPORTS = /import\s*\{([^}]*)\}\s*from\s*(['"])(zod|@pipewright\/core)\2;?/g;
 
 /**
@@ -72,12 +114,21 @@ export const zodNamespace = {
   },
 };
 
+/** A function that can stand in for a wrapper: no properties of its own (`.native`, promisify's symbol), no methods. */
+function plainFunction(name, value) {
+  if (typeof value !== 'function' || !/^[a-z]/.test(name)) return false;
+  const own = Reflect.ownKeys(value).every((k) => k === 'length' || k === 'name' || k === 'prototype');
+  return own && (!value.prototype || Reflect.ownKeys(value.prototype).every((k) => k === 'constructor'));
+}
+
 // An ESM `import` of a Node built-in makes Node build a module facade that reads every export once, which
 // runs lazy getters (node:fs's ReadStream loads the whole streams stack; on Node 24, node:http's loads undici)
 // before the first line of the bundle. Built-ins are taken with require() instead, through a small module:
-// for a static import it exports every name as a pure read, so esbuild keeps only the names used; for an
-// `import()` (the SDK's `await import('node:http')`), whose namespace escapes, it exports the module as
-// `default` and only the names that are plain values, so no lazy getter runs.
+// for a static import it exports every name as a pure read, so esbuild keeps only the names used, and a plain
+// function as a wrapper that requires the module on its first call: `node:crypto` alone costs 8 ms at start-up
+// (it loads the streams stack), for a `randomInt` that Powertools calls only when sampling. For an `import()`
+// (the SDK's `await import('node:http')`), whose namespace escapes, it exports the module as `default` and only
+// the names that are plain values, so no lazy getter runs.
 export const builtinsViaRequire = {
   name: 'builtins-via-require',
   setup(b) {
@@ -96,11 +147,26 @@ export const builtinsViaRequire = {
           k !== 'default' &&
           !(dynamic && Object.getOwnPropertyDescriptor(m, k)?.get),
       );
+      if (dynamic) {
+        return {
+          contents: [
+            `const m = require('node:${args.path}');`,
+            'export default m;',
+            ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
+          ].join('\n'),
+          loader: 'js',
+        };
+      }
       return {
         contents: [
-          `const m = require('node:${args.path}');`,
-          'export default m;',
-          ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
+          'let m;',
+          `const load = () => (m ??= require('node:${args.path}'));`,
+          'export default /* @__PURE__ */ load();',
+          ...names.map((k) =>
+            plainFunction(k, Object.getOwnPropertyDescriptor(m, k)?.get ? undefined : m[k])
+              ? `export function ${k}(...args) { return load().${k}(...args); }`
+              : `export const ${k} = /* @__PURE__ */ (() => load().${k})();`,
+          ),
         ].join('\n'),
         loader: 'js',
       };
@@ -120,56 +186,55 @@ const LAZY = Symbol('lazy-imports');
  * a string, which V8 skips over; the first `import()` compiles it (`new Function`) and hands out its exports.
  * The file stays one file; only the compile moves to where the code is first needed. What such a module
  * imports is bundled into it, so it must not share state (classes checked with `instanceof`, singletons)
- * with the rest of the bundle.
+ * with the rest of the bundle. `compress`, when given, gets each module's minified code and returns the code to
+ * carry (the Lambda host passes terser's, which saves a few more KB than esbuild's minifier).
  */
-export const lazyImports = {
-  name: 'lazy-imports',
-  setup(b) {
-    const parent = b.initialOptions;
-    b.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.kind !== 'dynamic-import' || args.pluginData === LAZY) return undefined;
-      if (args.importer.includes(`${sep}node_modules${sep}`)) return undefined;
-      const resolved = await b.resolve(args.path, {
-        kind: 'dynamic-import',
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: LAZY,
+export function lazyImports({ compress = async (code) => code } = {}) {
+  return {
+    name: 'lazy-imports',
+    setup(b) {
+      const parent = b.initialOptions;
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.pluginData === LAZY) return undefined;
+        if (args.importer.includes(`${sep}node_modules${sep}`)) return undefined;
+        const resolved = await b.resolve(args.path, {
+          kind: 'dynamic-import',
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: LAZY,
+        });
+        if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== 'file')
+          return undefined;
+        return { path: resolved.path, namespace: 'lazy' };
       });
-      if (resolved.errors.length > 0 || resolved.external || resolved.namespace !== 'file') return undefined;
-      return { path: resolved.path, namespace: 'lazy' };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'lazy' }, async (args) => {
-      const options = {
-        stdin: { contents: `export * from ${JSON.stringify(args.path)};`, resolveDir: dirname(args.path) },
-        bundle: true,
-        write: false,
-        platform: 'node',
-        target: parent.target,
-        minify: parent.minify,
-        conditions: parent.conditions,
-        mainFields: parent.mainFields,
-        external: parent.external,
-        plugins: parent.plugins,
-        legalComments: 'none',
-        logLevel: 'warning',
-      };
-      // Once as ESM for the names it exports, once as CommonJS for the code.
-      const esm = await b.esbuild.build({ ...options, format: 'esm', metafile: true, outfile: 'lazy.mjs' });
-      const names = Object.values(esm.metafile.outputs)[0].exports;
-      const cjs = await b.esbuild.build({ ...options, format: 'cjs', outfile: 'lazy.cjs' });
-      const code = cjs.outputFiles[0].text;
-      const named = names.filter((n) => n !== 'default');
-      return {
-        contents: [
-          'const module = { exports: {} };',
-          `new Function('module', 'exports', 'require', ${JSON.stringify(code)})(module, module.exports, require);`,
-          named.length > 0 ? `export const { ${named.join(', ')} } = module.exports;` : '',
-          names.includes('default') ? 'export default module.exports.default;' : '',
-        ].join('\n'),
-        loader: 'js',
-        resolveDir: dirname(args.path),
-        watchFiles: Object.keys(esm.metafile.inputs).map((p) => resolve(p)),
-      };
-    });
-  },
-};
+      b.onLoad({ filter: /.*/, namespace: 'lazy' }, async (args) => {
+        const options = {
+          stdin: { contents: `export * from ${JSON.stringify(args.path)};`, resolveDir: dirname(args.path) },
+          bundle: true,
+          write: false,
+          platform: 'node',
+          target: parent.target,
+          minify: parent.minify,
+          conditions: parent.conditions,
+          mainFields: parent.mainFields,
+          external: parent.external,
+          plugins: parent.plugins,
+          legalComments: 'none',
+          logLevel: 'warning',
+        };
+        // `export *` carries named exports only: `(await import(x)).default` is the exports object, as for any
+        // CommonJS module.
+        const cjs = await b.esbuild.build({ ...options, format: 'cjs', metafile: true, outfile: 'lazy.cjs' });
+        const code = await compress(cjs.outputFiles[0].text);
+        // A CommonJS module to esbuild: it is evaluated on the first import(), which copies its exports then.
+        // An ES module here would have its namespace (700 names for the S3 client) built at start-up.
+        return {
+          contents: `new Function('module', 'exports', 'require', ${JSON.stringify(code)})(module, exports, require);`,
+          loader: 'js',
+          resolveDir: dirname(args.path),
+          watchFiles: Object.keys(cjs.metafile.inputs).map((p) => resolve(p)),
+        };
+      });
+    },
+  };
+}

@@ -11,6 +11,7 @@ import {
   englishOnlyZod,
   lazyImports,
   zodNamespace,
+  zodWithoutJsonSchema,
 } from '../../scripts/esbuild-plugins.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -55,7 +56,14 @@ const result = await build({
   mainFields: ['module', 'main'],
   // Some bundled CommonJS modules call require() for Node built-ins.
   banner,
-  plugins: [noHttpClient, englishOnlyZod, zodNamespace, builtinsViaRequire, lazyImports],
+  plugins: [
+    noHttpClient,
+    englishOnlyZod,
+    zodWithoutJsonSchema,
+    zodNamespace,
+    builtinsViaRequire,
+    lazyImports(),
+  ],
   logLevel: 'warning',
 });
 
