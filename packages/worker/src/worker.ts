@@ -10,6 +10,7 @@ import {
 import { type AnyPlugin, actionProperties } from '@pipewright/core';
 import { createLogger, type LogLevel, type Masker } from '@pipewright/runtime';
 import { type JobEnvironment, jobInfo, maskingLogger, processJob, RunningJob } from './job.js';
+import { reuseSigner } from './reuse-signer.js';
 import type { JobInfo, JobReport, Worker, WorkerOptions, WorkerSummary } from './types.js';
 
 /** One action type the worker polls for. */
@@ -110,6 +111,7 @@ export function createWorker(options: WorkerOptions): Worker {
     // instead of on every send (a measurable share of the CPU a no-op job costs).
     cacheMiddleware: true,
   });
+  reuseSigner(client);
   const s3Endpoint = options.s3Endpoint ?? process.env.AWS_ENDPOINT_URL_S3;
   const hooks = options.hooks ?? {};
   const secretsSeen = new Set<string>();
