@@ -11,11 +11,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { crc32 as zlibCrc32 } from 'node:zlib';
 import yazl from 'yazl';
-import { DeflatePool } from './deflate-pool.js';
+import { DeflateWorkers } from './deflate-workers.js';
 import { ArtifactError, describe } from './errors.js';
-import { ReadRing } from './read-ring.js';
 import { resolveLinkTarget } from './safe-path.js';
 
 // addDeflatedBuffer comes from the yazl patch in patches/ (written for upstream); @types/yazl lacks it.
@@ -31,15 +29,14 @@ declare module 'yazl' {
 
 const S_IFLNK = 0o120000;
 /**
- * Files up to this size are read whole, checksummed and deflated ahead of yazl, several at once, on every
- * core (Node's thread pool). Larger files stream through yazl's own deflate stream, one at a time.
+ * Files up to this size are read whole, checksummed and deflated ahead of yazl by worker threads, several
+ * at once, on every core (see DeflateWorkers). Larger files stream through yazl's own deflate stream, one at
+ * a time.
  */
 const BUFFERED_MAX = 1024 * 1024;
 /** How far ahead of yazl files are prepared: at most this many entries or bytes of small files. */
 const AHEAD_FILES = 64;
 const AHEAD_BYTES = 4 * 1024 * 1024;
-/** Deflate streams working at once; Node's thread pool runs 4 jobs at a time. */
-const DEFLATERS = 4;
 /** Bytes of zip the consumer may leave unread before more entries are added. */
 const OUTPUT_MAX = 1024 * 1024;
 /** A link swapped in after the listing is not followed. */
@@ -150,8 +147,8 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
 
 /**
  * Adds the entries to yazl while the consumer reads, holding a bounded amount in memory. Small files are
- * read, checksummed and deflated ahead (several deflating at once, see DeflatePool) and handed to yazl
- * strictly in the walk's order, already compressed; yazl writes them as they come.
+ * read, checksummed and deflated ahead by worker threads (see DeflateWorkers) and handed to yazl strictly
+ * in the walk's order, already compressed; yazl writes them as they come.
  */
 async function addEntries(zip: yazl.ZipFile, items: Item[], sourceDir: string, level: number) {
   const output = zip.outputStream as PassThrough;
@@ -159,28 +156,46 @@ async function addEntries(zip: yazl.ZipFile, items: Item[], sourceDir: string, l
   // Without the yazl patch (a consumer outside this workspace installs plain yazl), every file streams:
   // plain yazl's addBuffer keeps each buffer until the zip ends. Slower, still bounded and correct.
   const patched = typeof zip.addDeflatedBuffer === 'function';
-  const pool = level === 0 || !patched ? undefined : new DeflatePool(DEFLATERS, level);
-  const ring = pool ? new ReadRing(AHEAD_BYTES + 2 * BUFFERED_MAX) : undefined;
+  const workers = level === 0 || !patched ? undefined : new DeflateWorkers(level, READ_FLAGS);
   /** Entries being prepared, in order; each resolves to the call that adds it to yazl. */
   const ahead: Ahead[] = [];
   let aheadBytes = 0;
   const start = (item: Item): Ahead => {
     if (item.kind !== 'file' || item.size > BUFFERED_MAX || !patched) {
-      return { bytes: 0, inRing: false, add: Promise.resolve(addCall(zip, sourceDir, item, level, stopped)) };
+      return { bytes: 0, add: Promise.resolve(addCall(zip, sourceDir, item, level, stopped)) };
     }
+    const options = { mtime: item.mtime, mode: item.mode & 0o177777 };
+    if (workers) {
+      const ticket = workers.submit(join(sourceDir, item.rel), item.size);
+      const add = ticket.result.then(
+        (d) => () =>
+          zip.addDeflatedBuffer(d.compressed, item.rel, {
+            ...options,
+            uncompressedSize: d.size,
+            crc32: d.crc32,
+          }),
+        (error: unknown) => {
+          throw readError(item, error);
+        },
+      );
+      return { bytes: item.size, add, send: ticket.send };
+    }
+    // Stored (level 0): read here, added as it is.
     try {
-      const { data, inRing } = readSmall(sourceDir, item, ring);
-      return { bytes: item.size, inRing, add: compress(zip, item, data, pool) };
+      const data = readSmall(sourceDir, item);
+      return {
+        bytes: item.size,
+        add: Promise.resolve(() => zip.addBuffer(data, item.rel, { ...options, compress: false })),
+      };
     } catch (error) {
-      return { bytes: 0, inRing: false, add: Promise.reject(error) };
+      return { bytes: 0, add: Promise.reject(error) };
     }
   };
   const addNext = async () => {
     const next = ahead.shift()!;
     aheadBytes -= next.bytes;
+    next.send?.();
     const added = (await next.add)();
-    // Deflated: the file's bytes are no longer needed (ring reads are given back in order).
-    if (next.inRing) ring!.release();
     // A streamed file goes through yazl at its own pace; wait for it, so later entries do not pile up.
     if (added) await Promise.race([added, stopped]);
     // yazl writes buffered entries without waiting for the consumer: wait for it here instead.
@@ -200,16 +215,16 @@ async function addEntries(zip: yazl.ZipFile, items: Item[], sourceDir: string, l
     while (ahead.length > 0 && !output.destroyed) await addNext();
     if (!output.destroyed) zip.end();
   } finally {
-    pool?.close();
+    await workers?.close();
   }
 }
 
 interface Ahead {
-  /** Bytes of a small file held until it is added. */
+  /** Bytes of a small file held (or being read) until it is added. */
   bytes: number;
-  /** Whether those bytes sit in the read ring. */
-  inRing: boolean;
   add: Promise<() => Promise<void> | void>;
+  /** Sends the file to its worker now, if it still waits for its batch to fill. */
+  send?: () => void;
 }
 
 /** The call that adds a folder, link or streamed file to yazl; a streamed file's resolves when it is read. */
@@ -242,32 +257,13 @@ function addCall(
     });
 }
 
-/** Checksums and deflates a small file's bytes; resolves to the call that adds it to yazl. */
-async function compress(
-  zip: yazl.ZipFile,
-  item: Item,
-  data: Buffer,
-  pool: DeflatePool | undefined,
-): Promise<() => void> {
-  const options = { mtime: item.mtime, mode: item.mode & 0o177777 };
-  if (!pool) return () => zip.addBuffer(data, item.rel, { ...options, compress: false });
-  const crc32 = zlibCrc32(data);
-  const uncompressedSize = data.length;
-  const compressed = await pool.deflate(data);
-  return () => zip.addDeflatedBuffer(compressed, item.rel, { ...options, uncompressedSize, crc32 });
-}
-
-function readSmall(
-  sourceDir: string,
-  item: Item,
-  ring: ReadRing | undefined,
-): { data: Buffer; inRing: boolean } {
+function readSmall(sourceDir: string, item: Item): Buffer {
   try {
     // Synchronous on purpose, as zip does: a small read from the page cache costs less than a trip through
-    // the thread pool, which is busy deflating.
+    // the thread pool.
     const fd = openSync(join(sourceDir, item.rel), READ_FLAGS);
     try {
-      return ring ? ring.read(fd, item.size) : { data: readFileSync(fd), inRing: false };
+      return readFileSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -1,0 +1,71 @@
+import { constants, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32, inflateRawSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DeflateWorkers } from './deflate-workers.js';
+
+const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+describe('DeflateWorkers', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pipewright-deflate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads, checksums and deflates files in threads, each result to its own file, across batches', async () => {
+    const workers = new DeflateWorkers(6, FLAGS, 2);
+    try {
+      const files = Array.from({ length: 100 }, (_, i) => {
+        const path = join(dir, `f${i}.txt`);
+        const content = Buffer.from(`file ${i} `.repeat(i * 50 + 1));
+        writeFileSync(path, content);
+        return { path, content };
+      });
+      const tickets = files.map((f) => workers.submit(f.path, f.content.length));
+      for (const t of tickets) t.send();
+      const results = await Promise.all(tickets.map((t) => t.result));
+      results.forEach((r, i) => {
+        const { content } = files[i]!;
+        expect(r.size).toBe(content.length);
+        expect(r.crc32).toBe(crc32(content));
+        expect(inflateRawSync(r.compressed).equals(content)).toBe(true);
+      });
+      // Repetitive text compresses: proof that the bytes were deflated, not stored.
+      expect(results[99]!.compressed.length).toBeLessThan(files[99]!.content.length / 10);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('fails only the file that cannot be read, with its error code, and refuses a symlink', async () => {
+    const workers = new DeflateWorkers(6, FLAGS, 1);
+    try {
+      const good = join(dir, 'good.txt');
+      writeFileSync(good, 'good');
+      mkdirSync(join(dir, 'sub'), { recursive: true });
+      const link = join(dir, 'sub', 'link');
+      symlinkSync(good, link);
+      const missing = workers.submit(join(dir, 'missing.txt'), 1);
+      const linked = workers.submit(link, 4);
+      const fine = workers.submit(good, 4);
+      for (const t of [missing, linked, fine]) t.send();
+      await expect(missing.result).rejects.toMatchObject({ code: 'ENOENT' });
+      await expect(linked.result).rejects.toMatchObject({ code: 'ELOOP' });
+      expect(inflateRawSync((await fine.result).compressed).toString()).toBe('good');
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('rejects what is still queued when closed', async () => {
+    const workers = new DeflateWorkers(6, FLAGS, 1);
+    const path = join(dir, 'queued.txt');
+    writeFileSync(path, 'x');
+    // The first goes to the idle thread at once; the second waits for its batch to fill.
+    const first = workers.submit(path, 1);
+    const second = workers.submit(path, 1);
+    second.result.catch(() => {});
+    await first.result;
+    await workers.close();
+    await expect(second.result).rejects.toThrow('the zip was stopped');
+  });
+});

@@ -1,0 +1,225 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { YOUNG_GC_BYTES, youngGc } from './young-gc.js';
+
+/** A small file read, checksummed and deflated by a worker thread. */
+export interface Deflated {
+  /** Raw DEFLATE, as zip's method 8 stores it. */
+  compressed: Buffer;
+  crc32: number;
+  /** Bytes read (the file may have changed size since it was listed). */
+  size: number;
+}
+
+/** A file submitted for deflating: its result, and how to make sure its batch has been sent. */
+export interface DeflateTicket {
+  result: Promise<Deflated>;
+  /** Sends the file's batch now if it is still being filled (a no-op once sent). */
+  send(): void;
+}
+
+/**
+ * Per file in the worker: open without following a link swapped in after the listing, read it whole,
+ * CRC-32 and deflate it synchronously (one call each). Results travel back packed in one transferred buffer.
+ */
+const WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { openSync, closeSync, readFileSync } = require('node:fs');
+const { deflateRawSync, crc32 } = require('node:zlib');
+const { level, flags, youngGcBytes } = workerData;
+
+// A young collection every youngGcBytes of file and deflated buffers (see young-gc.ts): V8 alone lets some
+// 64 MiB of them pile up per thread before it collects.
+let gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
+if (!gc) {
+  try {
+    const v8 = require('node:v8');
+    v8.setFlagsFromString('--expose-gc');
+    gc = require('node:vm').runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+  } catch {}
+}
+let since = 0;
+function collect(bytes) {
+  since += bytes;
+  if (since >= youngGcBytes && typeof gc === 'function') {
+    since = 0;
+    gc({ type: 'minor' });
+  }
+}
+parentPort.on('message', ({ seq, paths }) => {
+  const nums = new Float64Array(paths.length * 3);
+  const parts = [];
+  const failures = [];
+  let total = 0;
+  for (let i = 0; i < paths.length; i++) {
+    try {
+      const fd = openSync(paths[i], flags);
+      let data;
+      try {
+        data = readFileSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      const compressed = deflateRawSync(data, { level });
+      nums[i * 3] = crc32(data);
+      nums[i * 3 + 1] = data.length;
+      nums[i * 3 + 2] = compressed.length;
+      parts.push(compressed);
+      total += compressed.length;
+      collect(data.length + compressed.length);
+    } catch (error) {
+      nums[i * 3 + 2] = -1;
+      failures.push({ index: i, message: String(error && error.message), code: error && error.code });
+    }
+  }
+  // Never from Buffer's shared pool, so its memory can be transferred.
+  const packed = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const part of parts) at += part.copy(packed, at);
+  parentPort.postMessage({ seq, nums, packed, failures }, [nums.buffer, packed.buffer]);
+});
+`;
+
+/** Files per batch and bytes (as listed) per batch: few messages, but no thread waits long for work. */
+const BATCH_FILES = 16;
+const BATCH_BYTES = 256 * 1024;
+
+interface Pending {
+  resolve(value: Deflated): void;
+  reject(error: unknown): void;
+}
+
+interface Batch {
+  seq: number;
+  paths: string[];
+  pending: Pending[];
+  bytes: number;
+}
+
+interface Slot {
+  worker: Worker;
+  inFlight: Map<number, Batch>;
+}
+
+/**
+ * Worker threads that read, checksum and deflate small files in batches. Node's own asynchronous zlib
+ * sends every file through the thread pool and back, and on a virtual machine where waking a thread is a
+ * system call that costs a tenth of a millisecond, those trips cost the main thread more CPU than the
+ * deflating costs the pool (2.2 s of main-thread time for 20,000 files). Here a batch of files costs one
+ * message each way, the main thread does no file I/O for them, and the deflating runs on every core.
+ */
+export class DeflateWorkers {
+  readonly #slots: Slot[];
+  #batch: Batch | undefined;
+  #seq = 0;
+  #failure: Error | undefined;
+  #closed = false;
+
+  constructor(level: number, flags: number, count = Math.max(1, Math.min(4, availableParallelism()))) {
+    this.#slots = Array.from({ length: count }, () => {
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { level, flags, youngGcBytes: YOUNG_GC_BYTES / 2 },
+        // The files and their deflated copies are the only allocations: a small young generation
+        // collects them often and cheaply, so the threads' memory stays flat.
+        resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+        stdout: false,
+        stderr: false,
+      });
+      const slot: Slot = { worker, inFlight: new Map() };
+      worker.on('message', (message: WorkerResult) => this.#done(slot, message));
+      worker.on('error', (error) => this.#fail(error));
+      worker.on('exit', (code) => {
+        if (!this.#closed) this.#fail(new Error(`a zip thread exited with code ${code}`));
+      });
+      // Idle threads do not keep the process alive.
+      worker.unref();
+      return slot;
+    });
+  }
+
+  /** Queues a file (absolute path, its listed size) for reading and deflating. */
+  submit(path: string, size: number): DeflateTicket {
+    if (this.#failure) {
+      const result = Promise.reject(this.#failure);
+      return { result, send() {} };
+    }
+    this.#batch ??= { seq: this.#seq++, paths: [], pending: [], bytes: 0 };
+    const batch = this.#batch;
+    const result = new Promise<Deflated>((resolve, reject) => batch.pending.push({ resolve, reject }));
+    batch.paths.push(path);
+    batch.bytes += size;
+    // A thread with nothing to do gets what there is now; otherwise batches fill up.
+    if (
+      batch.paths.length >= BATCH_FILES ||
+      batch.bytes >= BATCH_BYTES ||
+      this.#slots.some((s) => s.inFlight.size === 0)
+    ) {
+      this.#send(batch);
+    }
+    return { result, send: () => this.#send(batch) };
+  }
+
+  #send(batch: Batch): void {
+    if (this.#batch !== batch || this.#failure) return;
+    this.#batch = undefined;
+    let slot = this.#slots[0]!;
+    for (const s of this.#slots) if (s.inFlight.size < slot.inFlight.size) slot = s;
+    slot.inFlight.set(batch.seq, batch);
+    if (slot.inFlight.size === 1) slot.worker.ref();
+    slot.worker.postMessage({ seq: batch.seq, paths: batch.paths });
+  }
+
+  #done(slot: Slot, { seq, nums, packed, failures }: WorkerResult): void {
+    const batch = slot.inFlight.get(seq);
+    if (!batch) return;
+    slot.inFlight.delete(seq);
+    if (slot.inFlight.size === 0) slot.worker.unref();
+    const data = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
+    // Short-lived on this thread too: yazl writes them out, the upload copies them into its parts.
+    youngGc.add(data.length);
+    const failed = new Map(failures.map((f) => [f.index, f]));
+    let at = 0;
+    for (let i = 0; i < batch.pending.length; i++) {
+      const failure = failed.get(i);
+      if (failure) {
+        batch.pending[i]!.reject(Object.assign(new Error(failure.message), { code: failure.code }));
+        continue;
+      }
+      const length = nums[i * 3 + 2]!;
+      batch.pending[i]!.resolve({
+        compressed: data.subarray(at, at + length),
+        crc32: nums[i * 3]!,
+        size: nums[i * 3 + 1]!,
+      });
+      at += length;
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure) return;
+    this.#failure = error instanceof Error ? error : new Error(String(error));
+    for (const slot of this.#slots) {
+      for (const batch of slot.inFlight.values()) for (const p of batch.pending) p.reject(this.#failure);
+      slot.inFlight.clear();
+    }
+    for (const p of this.#batch?.pending ?? []) p.reject(this.#failure);
+    this.#batch = undefined;
+  }
+
+  /** Stops the threads; files still queued are rejected. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#fail(new Error('the zip was stopped'));
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+}
+
+interface WorkerResult {
+  seq: number;
+  nums: Float64Array;
+  packed: Uint8Array;
+  failures: { index: number; message: string; code?: string }[];
+}
