@@ -56,6 +56,19 @@ describe('DeflateWorkers', () => {
     }
   });
 
+  it('starts threads as work needs them: one file, one thread', async () => {
+    const workers = new DeflateWorkers(6, FLAGS, 4);
+    try {
+      expect(workers.threads).toBe(0);
+      const path = join(dir, 'one.txt');
+      writeFileSync(path, 'one');
+      expect(inflateRawSync((await workers.submit(path, 3).result).compressed).toString()).toBe('one');
+      expect(workers.threads).toBe(1);
+    } finally {
+      await workers.close();
+    }
+  });
+
   it('rejects what is still queued when closed', async () => {
     const workers = new DeflateWorkers(6, FLAGS, 1);
     const path = join(dir, 'queued.txt');

@@ -111,33 +111,42 @@ interface Slot {
  * message each way, the main thread does no file I/O for them, and the deflating runs on every core.
  */
 export class DeflateWorkers {
-  readonly #slots: Slot[];
+  readonly #slots: Slot[] = [];
   #batch: Batch | undefined;
   #seq = 0;
   #failure: Error | undefined;
   #closed = false;
 
-  constructor(level: number, flags: number, count = Math.max(1, Math.min(4, availableParallelism()))) {
-    this.#slots = Array.from({ length: count }, () => {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { level, flags, youngGcBytes: YOUNG_GC_BYTES / 2 },
-        // The files and their deflated copies are the only allocations: a small young generation
-        // collects them often and cheaply, so the threads' memory stays flat.
-        resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
-        stdout: false,
-        stderr: false,
-      });
-      const slot: Slot = { worker, inFlight: new Map() };
-      worker.on('message', (message: WorkerResult) => this.#done(slot, message));
-      worker.on('error', (error) => this.#fail(error));
-      worker.on('exit', (code) => {
-        if (!this.#closed) this.#fail(new Error(`a zip thread exited with code ${code}`));
-      });
-      // Idle threads do not keep the process alive.
-      worker.unref();
-      return slot;
+  /** Threads start as work needs them, up to `max`: a folder of a few files costs one thread, not four. */
+  constructor(
+    private readonly level: number,
+    private readonly flags: number,
+    private readonly max = Math.max(1, Math.min(4, availableParallelism())),
+  ) {}
+
+  /** Threads started so far. */
+  get threads(): number {
+    return this.#slots.length;
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { level: this.level, flags: this.flags, youngGcBytes: YOUNG_GC_BYTES / 2 },
+      // The files and their deflated copies are the only allocations: a small young generation
+      // collects them often and cheaply, so the threads' memory stays flat.
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+      stdout: false,
+      stderr: false,
     });
+    const slot: Slot = { worker, inFlight: new Map() };
+    worker.on('message', (message: WorkerResult) => this.#done(slot, message));
+    worker.on('error', (error) => this.#fail(error));
+    worker.on('exit', (code) => {
+      if (!this.#closed) this.#fail(new Error(`a zip thread exited with code ${code}`));
+    });
+    this.#slots.push(slot);
+    return slot;
   }
 
   /** Queues a file (absolute path, its listed size) for reading and deflating. */
@@ -151,10 +160,11 @@ export class DeflateWorkers {
     const result = new Promise<Deflated>((resolve, reject) => batch.pending.push({ resolve, reject }));
     batch.paths.push(path);
     batch.bytes += size;
-    // A thread with nothing to do gets what there is now; otherwise batches fill up.
+    // A thread with nothing to do (or one not started yet) gets what there is now; otherwise batches fill up.
     if (
       batch.paths.length >= BATCH_FILES ||
       batch.bytes >= BATCH_BYTES ||
+      this.#slots.length < this.max ||
       this.#slots.some((s) => s.inFlight.size === 0)
     ) {
       this.#send(batch);
@@ -165,8 +175,9 @@ export class DeflateWorkers {
   #send(batch: Batch): void {
     if (this.#batch !== batch || this.#failure) return;
     this.#batch = undefined;
-    let slot = this.#slots[0]!;
-    for (const s of this.#slots) if (s.inFlight.size < slot.inFlight.size) slot = s;
+    let slot = this.#slots.find((s) => s.inFlight.size === 0);
+    if (!slot && this.#slots.length < this.max) slot = this.#spawn();
+    slot ??= this.#slots.reduce((a, b) => (b.inFlight.size < a.inFlight.size ? b : a));
     slot.inFlight.set(batch.seq, batch);
     if (slot.inFlight.size === 1) slot.worker.ref();
     slot.worker.postMessage({ seq: batch.seq, paths: batch.paths });
