@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { YOUNG_GC_BYTES, youngGc } from './young-gc.js';
+import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc } from './young-gc.js';
 
 /** A small file read, checksummed and deflated by a worker thread. */
 export interface Deflated {
@@ -31,23 +31,7 @@ const { level, flags, youngGcBytes } = workerData;
 
 // A young collection every youngGcBytes of file and deflated buffers (see young-gc.ts): V8 alone lets some
 // 64 MiB of them pile up per thread before it collects.
-let gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
-if (!gc) {
-  try {
-    const v8 = require('node:v8');
-    v8.setFlagsFromString('--expose-gc');
-    gc = require('node:vm').runInNewContext('gc');
-    v8.setFlagsFromString('--no-expose-gc');
-  } catch {}
-}
-let since = 0;
-function collect(bytes) {
-  since += bytes;
-  if (since >= youngGcBytes && typeof gc === 'function') {
-    since = 0;
-    gc({ type: 'minor' });
-  }
-}
+${WORKER_YOUNG_GC_SOURCE}
 parentPort.on('message', ({ seq, paths }) => {
   const nums = new Float64Array(paths.length * 3);
   const parts = [];

@@ -55,3 +55,27 @@ class YoungGc {
 
 /** The main thread's: network chunks and buffers inflated on the main thread count towards it. */
 export const youngGc = new YoungGc();
+
+/**
+ * The same for a worker thread, as source text for its eval'd code: defines `collect(bytes)`, which runs a
+ * young collection every `youngGcBytes` (a name the worker's code defines from its workerData).
+ */
+export const WORKER_YOUNG_GC_SOURCE = `
+let gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
+if (!gc) {
+  try {
+    const v8 = require('node:v8');
+    v8.setFlagsFromString('--expose-gc');
+    gc = require('node:vm').runInNewContext('gc');
+    v8.setFlagsFromString('--no-expose-gc');
+  } catch {}
+}
+let collectSince = 0;
+function collect(bytes) {
+  collectSince += bytes;
+  if (collectSince >= youngGcBytes && typeof gc === 'function') {
+    collectSince = 0;
+    gc({ type: 'minor' });
+  }
+}
+`;

@@ -1,7 +1,7 @@
 import { closeSync, fchmodSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { YOUNG_GC_BYTES, youngGc } from './young-gc.js';
+import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc } from './young-gc.js';
 
 const fsSync = { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync };
 
@@ -126,23 +126,7 @@ const { inflateRawSync, crc32 } = require('node:zlib');
 const { flags, youngGcBytes } = workerData;
 
 // A young collection every youngGcBytes of inflated buffers (see young-gc.ts): V8 alone lets them pile up.
-let gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
-if (!gc) {
-  try {
-    const v8 = require('node:v8');
-    v8.setFlagsFromString('--expose-gc');
-    gc = require('node:vm').runInNewContext('gc');
-    v8.setFlagsFromString('--no-expose-gc');
-  } catch {}
-}
-let inflated = 0;
-function collect(bytes) {
-  inflated += bytes;
-  if (inflated >= youngGcBytes && typeof gc === 'function') {
-    inflated = 0;
-    gc({ type: 'minor' });
-  }
-}
+${WORKER_YOUNG_GC_SOURCE}
 ${BATCH_SOURCE}
 parentPort.on('message', ({ paths, nums, data }) => {
   const result = runBatch(paths, nums, data);

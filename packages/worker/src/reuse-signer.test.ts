@@ -13,28 +13,29 @@ describe('reuseSigner', () => {
 
   const client = () => new CodePipelineClient({ ...stack.clientConfig('codepipeline'), maxAttempts: 1 });
 
-  it('signs every request with one signer, and the stack accepts each signature', async () => {
-    const cp = client();
-    let created = 0;
+  /** Counts the signers the client's factory makes. */
+  const countSigners = (cp: CodePipelineClient) => {
+    const counter = { made: 0 };
     const original = cp.config.signer;
     cp.config.signer = (scheme) => {
-      created++;
+      counter.made++;
       return original(scheme);
     };
+    return counter;
+  };
+
+  it('signs every request with one signer, and the stack accepts each signature', async () => {
+    const cp = client();
+    const created = countSigners(cp);
     reuseSigner(cp);
     for (let i = 0; i < 3; i++) await cp.send(new ListActionTypesCommand({}));
-    expect(created).toBe(1);
+    expect(created.made).toBe(1);
 
     // Without it, the SDK makes one per request.
     const plain = client();
-    let plainCreated = 0;
-    const plainOriginal = plain.config.signer;
-    plain.config.signer = (scheme) => {
-      plainCreated++;
-      return plainOriginal(scheme);
-    };
+    const plainCreated = countSigners(plain);
     for (let i = 0; i < 3; i++) await plain.send(new ListActionTypesCommand({}));
-    expect(plainCreated).toBe(3);
+    expect(plainCreated.made).toBe(3);
   });
 
   it('does not keep a signer that failed to be made: the next request tries again', async () => {
