@@ -1,6 +1,7 @@
 import { constants, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeflateWorkers } from './deflate-workers.js';
@@ -10,6 +11,24 @@ const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 describe('DeflateWorkers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-deflate-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('works in a process started with --expose-gc, whose threads have a global gc already', async () => {
+    // V8 flags are process-wide: set here, the threads' contexts get `gc` as under `node --expose-gc`.
+    setFlagsFromString('--expose-gc');
+    const workers = new DeflateWorkers(6, FLAGS, 1);
+    try {
+      const path = join(dir, 'exposed.txt');
+      const content = Buffer.from('collected '.repeat(1000));
+      writeFileSync(path, content);
+      const ticket = workers.submit(path, content.length);
+      ticket.send();
+      const result = await ticket.result;
+      expect(inflateRawSync(result.compressed).equals(content)).toBe(true);
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+      await workers.close();
+    }
+  });
 
   it('reads, checksums and deflates files in threads, each result to its own file, across batches', async () => {
     const workers = new DeflateWorkers(6, FLAGS, 2);

@@ -61,21 +61,22 @@ export const youngGc = new YoungGc();
  * young collection every `youngGcBytes` (a name the worker's code defines from its workerData).
  */
 export const WORKER_YOUNG_GC_SOURCE = `
-let gc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
-if (!gc) {
+// Not named \`gc\`: under --expose-gc the global \`gc\` cannot be redeclared, and the whole script would fail.
+let minorGc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
+if (!minorGc) {
   try {
     const v8 = require('node:v8');
     v8.setFlagsFromString('--expose-gc');
-    gc = require('node:vm').runInNewContext('gc');
+    minorGc = require('node:vm').runInNewContext('gc');
     v8.setFlagsFromString('--no-expose-gc');
   } catch {}
 }
 let collectSince = 0;
 function collect(bytes) {
   collectSince += bytes;
-  if (collectSince >= youngGcBytes && typeof gc === 'function') {
+  if (collectSince >= youngGcBytes && typeof minorGc === 'function') {
     collectSince = 0;
-    gc({ type: 'minor' });
+    minorGc({ type: 'minor' });
   }
 }
 `;
