@@ -1,10 +1,18 @@
 // One measured operation in its own process, so its peak RSS (maxRSS) is the extraction's or upload's alone.
 // Usage: node child.mjs download <bucket> <key> <destDir> | upload <srcDir> <bucket> <key>
 // Reads the S3 client configuration from PW_S3_CONFIG (JSON) and prints {ms, maxRssMiB, result}.
-// PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism.
-import { createArtifactClient, downloadArtifact, uploadArtifact } from '../dist/index.js';
+// PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism;
+// PW_YOUNG=default leaves V8's young generation as V8 sizes it (the worker limits it by default).
+import {
+  createArtifactClient,
+  downloadArtifact,
+  limitYoungGeneration,
+  uploadArtifact,
+} from '../dist/index.js';
 
 const [op, ...args] = process.argv.slice(2);
+// As the job worker does at start (see limitYoungGeneration).
+if (process.env.PW_YOUNG !== 'default') limitYoungGeneration();
 const s3 = createArtifactClient(JSON.parse(process.env.PW_S3_CONFIG));
 const started = performance.now();
 let result;

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc } from './young-gc.js';
+import { detachAfterCopies } from './detach.js';
+import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc, youngGenerationLimited } from './young-gc.js';
 
 /** A small file read, checksummed and deflated by a worker thread. */
 export interface Deflated {
@@ -32,6 +33,16 @@ const { level, flags, youngGcBytes } = workerData;
 // A young collection every youngGcBytes of file and deflated buffers (see young-gc.ts): V8 alone lets some
 // 64 MiB of them pile up per thread before it collects.
 ${WORKER_YOUNG_GC_SOURCE}
+// A file's bytes and its deflated copy are done with once copied; freeing them now keeps this thread's
+// heap from filling with them until V8's next full collection (see detach.ts). Only a buffer that is the
+// whole of its memory: a small one is a slice of Node's shared pool, which Node 20 lets be transferred.
+function free(buffer) {
+  if (buffer.byteOffset !== 0 || buffer.byteLength !== buffer.buffer.byteLength) return;
+  try {
+    structuredClone(buffer.buffer, { transfer: [buffer.buffer] });
+  } catch {}
+}
+
 parentPort.on('message', ({ seq, paths }) => {
   const nums = new Float64Array(paths.length * 3);
   const parts = [];
@@ -53,6 +64,7 @@ parentPort.on('message', ({ seq, paths }) => {
       parts.push(compressed);
       total += compressed.length;
       collect(data.length + compressed.length);
+      free(data);
     } catch (error) {
       nums[i * 3 + 2] = -1;
       failures.push({ index: i, message: String(error && error.message), code: error && error.code });
@@ -61,7 +73,10 @@ parentPort.on('message', ({ seq, paths }) => {
   // Never from Buffer's shared pool, so its memory can be transferred.
   const packed = Buffer.allocUnsafeSlow(total);
   let at = 0;
-  for (const part of parts) at += part.copy(packed, at);
+  for (const part of parts) {
+    at += part.copy(packed, at);
+    free(part);
+  }
   parentPort.postMessage({ seq, nums, packed, failures }, [nums.buffer, packed.buffer]);
 });
 `;
@@ -116,7 +131,12 @@ export class DeflateWorkers {
   #spawn(): Slot {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { level: this.level, flags: this.flags, youngGcBytes: YOUNG_GC_BYTES / 2 },
+      workerData: {
+        level: this.level,
+        flags: this.flags,
+        youngGcBytes: YOUNG_GC_BYTES / 2,
+        limitYoungGeneration: youngGenerationLimited(),
+      },
       // The files and their deflated copies are the only allocations: a small young generation
       // collects them often and cheaply, so the threads' memory stays flat.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
@@ -176,6 +196,10 @@ export class DeflateWorkers {
     // Short-lived on this thread too: yazl writes them out, the upload copies them into its parts.
     youngGc.add(data.length);
     const failed = new Map(failures.map((f) => [f.index, f]));
+    // yazl writes each file's view once and the upload copies it; the last copy frees the whole batch.
+    let views = 0;
+    for (let i = 0; i < batch.pending.length; i++) if (!failed.has(i) && nums[i * 3 + 2]! > 0) views++;
+    detachAfterCopies(packed.buffer, views);
     let at = 0;
     for (let i = 0; i < batch.pending.length; i++) {
       const failure = failed.get(i);

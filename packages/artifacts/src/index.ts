@@ -5,3 +5,4 @@ export { ArtifactError, type ArtifactErrorCode, isArtifactError } from './errors
 export { DEFAULT_LIMITS, type ExtractLimits } from './limits.js';
 export type { S3Location } from './location.js';
 export { type UploadOptions, type UploadResult, uploadArtifact } from './upload.js';
+export { limitYoungGeneration } from './young-gc.js';

@@ -1,8 +1,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { copied } from './detach.js';
 import { ArtifactError, abortError, describe } from './errors.js';
 import type { S3Location } from './location.js';
+import { releasePartBuffers } from './release-parts.js';
 import { mapS3Error } from './s3-errors.js';
 import { zipFolder } from './zip-folder.js';
 
@@ -56,6 +58,8 @@ export async function uploadArtifact(
     body.destroy(error);
   });
   zip.stream.pipe(body);
+  const effectivePartSize = Math.max(partSize, Math.ceil(zip.estimatedBytes / MAX_PARTS));
+  const parts = releasePartBuffers(s3, location, effectivePartSize, (offset) => body.consumedUpTo(offset));
   const upload = new Upload({
     client: s3,
     params: {
@@ -66,7 +70,7 @@ export async function uploadArtifact(
       ServerSideEncryption: 'aws:kms',
       ...(opts.kmsKeyId ? { SSEKMSKeyId: opts.kmsKeyId } : {}),
     },
-    partSize: Math.max(partSize, Math.ceil(zip.estimatedBytes / MAX_PARTS)),
+    partSize: effectivePartSize,
     queueSize: opts.queueSize ?? 4,
     leavePartsOnError: false,
   });
@@ -89,6 +93,7 @@ export async function uploadArtifact(
     }
     throw mapS3Error(error, location, 'write');
   } finally {
+    parts.stop();
     signal?.removeEventListener('abort', onAbort);
     zip.stream.destroy();
   }
@@ -96,35 +101,55 @@ export async function uploadArtifact(
 }
 
 /**
- * Gathers the zip's writes into ~1 MiB chunks and counts them. yazl writes two or three small buffers per
+ * Copies the zip's writes into ~1 MiB chunks and counts them. yazl writes two or three small buffers per
  * entry, and each chunk costs lib-storage several promise hops; one copy into larger chunks costs less.
+ * Once copied, a write's buffer is done with (deflated files are detached then, see detach.ts), and once
+ * lib-storage has cut a part past a chunk (`consumedUpTo`), the chunk is reused for the writes that follow:
+ * the body allocates a handful of chunks instead of one per MiB.
  */
 class Coalesce extends Transform {
   bytes = 0;
-  private chunks: Buffer[] = [];
-  // Not `length`: lib-storage reads a body's `length` as its total size.
-  private pendingBytes = 0;
+  #current: Buffer | undefined;
+  #used = 0;
+  /** Chunks pushed and perhaps not yet copied into a part, with the body offset each starts at. */
+  readonly #pushed: { start: number; chunk: Buffer }[] = [];
+  readonly #free: Buffer[] = [];
 
   constructor() {
     super({ highWaterMark: BODY_CHUNK });
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    this.chunks.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= BODY_CHUNK) this.pushChunks();
+  override _transform(write: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    for (let at = 0; at < write.length; ) {
+      this.#current ??= this.#free.pop() ?? Buffer.allocUnsafeSlow(BODY_CHUNK);
+      const n = write.copy(this.#current, this.#used, at);
+      at += n;
+      this.#used += n;
+      if (this.#used === BODY_CHUNK) this.#pushCurrent();
+    }
+    copied(write);
     callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.pendingBytes > 0) this.pushChunks();
+    if (this.#used > 0) this.#pushCurrent();
     callback();
   }
 
-  private pushChunks(): void {
-    this.push(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.pendingBytes));
-    this.chunks = [];
-    this.pendingBytes = 0;
+  /** lib-storage has copied every chunk starting before `offset` into its parts and holds none of them. */
+  consumedUpTo(offset: number): void {
+    while (this.#pushed.length > 0 && this.#pushed[0]!.start < offset) {
+      this.#free.push(this.#pushed.shift()!.chunk);
+    }
+  }
+
+  #pushCurrent(): void {
+    const chunk = this.#current!;
+    this.#pushed.push({ start: this.bytes, chunk });
+    this.bytes += this.#used;
+    const view = this.#used === chunk.length ? chunk : chunk.subarray(0, this.#used);
+    this.#current = undefined;
+    this.#used = 0;
+    this.push(view);
   }
 }

@@ -49,6 +49,8 @@ class YoungGc {
     this.#since += bytes;
     if (this.#since < YOUNG_GC_BYTES) return;
     this.#since = 0;
+    // A thread starting (Node 20) resets V8's flags while this thread keeps allocating: apply it again.
+    if (limitYoung) applyYoungGenerationLimit();
     getMinorGc()?.({ type: 'minor' });
   }
 }
@@ -56,11 +58,44 @@ class YoungGc {
 /** The main thread's: network chunks and buffers inflated on the main thread count towards it. */
 export const youngGc = new YoungGc();
 
+let limitYoung = false;
+
+/**
+ * Keeps V8's young generation at its starting size (two 1 MiB semi-spaces) for the rest of the process.
+ * Under a transfer's allocation rate V8 doubles it up to 2 x 16 MiB (Node 20) or 2 x 32 MiB (Node 24) and
+ * the process keeps that RSS; what a transfer allocates dies young either way, so the smaller one costs
+ * little more collection time. Process-wide, so it is the host's call (the job worker makes it at start).
+ */
+export function limitYoungGeneration(): void {
+  limitYoung = true;
+  applyYoungGenerationLimit();
+}
+
+/** Whether limitYoungGeneration() was called: the threads started here pass it to their code. */
+export function youngGenerationLimited(): boolean {
+  return limitYoung;
+}
+
+function applyYoungGenerationLimit(): void {
+  try {
+    setFlagsFromString('--semi-space-growth-factor=1');
+  } catch {
+    // Flags frozen: V8 sizes the young generation as it would anyway.
+  }
+}
+
 /**
  * The same for a worker thread, as source text for its eval'd code: defines `collect(bytes)`, which runs a
- * young collection every `youngGcBytes` (a name the worker's code defines from its workerData).
+ * young collection every `youngGcBytes` (a name the worker's code defines from its workerData). Node 20
+ * resets V8's flags when a thread starts, so with `limitYoungGeneration` in its workerData the thread
+ * applies the limit again, first thing (the main thread, busy, would hear of the thread's start late).
  */
 export const WORKER_YOUNG_GC_SOURCE = `
+if (require('node:worker_threads').workerData.limitYoungGeneration) {
+  try {
+    require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+  } catch {}
+}
 // Not named \`gc\`: under --expose-gc the global \`gc\` cannot be redeclared, and the whole script would fail.
 let minorGc = typeof globalThis.gc === 'function' ? globalThis.gc : null;
 if (!minorGc) {

@@ -1,7 +1,7 @@
 import { closeSync, fchmodSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc } from './young-gc.js';
+import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc, youngGenerationLimited } from './young-gc.js';
 
 const fsSync = { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync };
 
@@ -198,7 +198,11 @@ export class SmallFileWorkers {
         eval: true,
         // A young collection every 2 MiB inflated, and the smallest young generation: with next to nothing
         // alive in it, a collection costs a fraction of a millisecond, and memory stays flat.
-        workerData: { flags, youngGcBytes: YOUNG_GC_BYTES / 2 },
+        workerData: {
+          flags,
+          youngGcBytes: YOUNG_GC_BYTES / 2,
+          limitYoungGeneration: youngGenerationLimited(),
+        },
         resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 64 },
         stdout: false,
         stderr: false,

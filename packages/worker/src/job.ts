@@ -43,6 +43,7 @@ export interface JobEnvironment {
   abortGraceMs: number;
   credentialsRefreshMs: number;
   extractLimits: Partial<ExtractLimits> | undefined;
+  smallYoungGeneration: boolean;
   logger: Logger;
   /** A job's logger: the worker's, scoped to the job, masking with the job's secrets. */
   jobLogger: (fields: Record<string, unknown>, masker: Masker) => Logger;
@@ -91,9 +92,13 @@ export class RunningJob {
 
 /** The artifact code (and the S3 client) loads on the first job that has artifacts: a faster start. */
 let artifactsModule: Promise<typeof import('@pipewright/artifacts')> | undefined;
-const artifacts = () => {
+const artifacts = async (env: JobEnvironment) => {
   artifactsModule ??= import('@pipewright/artifacts');
-  return artifactsModule;
+  const module = await artifactsModule;
+  // Transfers are what grows the young generation; each job applies the limit again (it is cheap, and a
+  // worker thread started by someone else may have reset V8's flags).
+  if (env.smallYoungGeneration) module.limitYoungGeneration();
+  return module;
 };
 const isArtifactError = (error: unknown): error is ArtifactError =>
   error instanceof Error && error.name === 'ArtifactError';
@@ -362,7 +367,7 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
     }
     const artifactClient = async () => {
       if (!jobCreds) throw new JobFailure('the job carries no artifact credentials', 'PermissionError');
-      const { createArtifactClient } = await artifacts();
+      const { createArtifactClient } = await artifacts(env);
       s3 ??= createArtifactClient({
         region: env.region,
         credentials: jobCreds.provider,
@@ -381,7 +386,7 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
               throw new JobFailure(`input artifact ${name} has no S3 location`, 'JobFailed');
             }
             try {
-              const { downloadArtifact } = await artifacts();
+              const { downloadArtifact } = await artifacts(env);
               await downloadArtifact(
                 await artifactClient(),
                 { bucket: loc.bucketName, key: loc.objectKey },
@@ -461,7 +466,7 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
             return failure(`output artifact ${name} has no S3 location`);
           }
           try {
-            const { uploadArtifact } = await artifacts();
+            const { uploadArtifact } = await artifacts(env);
             await uploadArtifact(
               await artifactClient(),
               outputs[name]!,

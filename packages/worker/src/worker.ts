@@ -125,6 +125,7 @@ export function createWorker(options: WorkerOptions): Worker {
     abortGraceMs: options.abortGraceMs ?? 10_000,
     credentialsRefreshMs: options.credentialsRefreshMs ?? 9 * 60_000,
     extractLimits: options.extractLimits,
+    smallYoungGeneration: options.smallYoungGeneration ?? true,
     logger,
     jobLogger,
     onStarted: (info) => callHook(hooks.onJobStart, info),
