@@ -21,6 +21,9 @@ let nextId = 0;
  * - it is larger than a part, which only lib-storage's own concatenations are: the body's chunks and
  *   Node's shared buffer pool are never touched.
  *
+ * A client built with `cacheMiddleware: true` that has already sent an UploadPart never consults a middleware
+ * added later: its buffers are then left to the collector, as before.
+ *
  * `onCut(offset)` hears, as each part is sent, that lib-storage has copied the body up to `offset` into its
  * parts (every body chunk that starts before it), so the body's chunks can be reused. `stop()` removes the
  * middleware; `released()` counts the buffers given back.
