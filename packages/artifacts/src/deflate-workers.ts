@@ -1,7 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { detachAfterCopies } from './detach.js';
-import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc, youngGenerationLimited } from './young-gc.js';
+import {
+  THREAD_OLD_GENERATION_MB,
+  WORKER_YOUNG_GC_SOURCE,
+  YOUNG_GC_BYTES,
+  youngGc,
+  youngGenerationLimited,
+} from './young-gc.js';
 
 /** A small file read, checksummed and deflated by a worker thread. */
 export interface Deflated {
@@ -139,7 +145,7 @@ export class DeflateWorkers {
       },
       // The files and their deflated copies are the only allocations: a small young generation
       // collects them often and cheaply, so the threads' memory stays flat.
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: THREAD_OLD_GENERATION_MB },
       stdout: false,
       stderr: false,
     });

@@ -1,7 +1,13 @@
 import { closeSync, fchmodSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { WORKER_YOUNG_GC_SOURCE, YOUNG_GC_BYTES, youngGc, youngGenerationLimited } from './young-gc.js';
+import {
+  THREAD_OLD_GENERATION_MB,
+  WORKER_YOUNG_GC_SOURCE,
+  YOUNG_GC_BYTES,
+  youngGc,
+  youngGenerationLimited,
+} from './young-gc.js';
 
 const fsSync = { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync };
 
@@ -203,7 +209,7 @@ export class SmallFileWorkers {
           youngGcBytes: YOUNG_GC_BYTES / 2,
           limitYoungGeneration: youngGenerationLimited(),
         },
-        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 64 },
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: THREAD_OLD_GENERATION_MB },
         stdout: false,
         stderr: false,
       });
