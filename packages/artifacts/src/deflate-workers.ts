@@ -1,13 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { detachAfterCopies } from './detach.js';
-import {
-  THREAD_OLD_GENERATION_MB,
-  WORKER_YOUNG_GC_SOURCE,
-  YOUNG_GC_BYTES,
-  youngGc,
-  youngGenerationLimited,
-} from './young-gc.js';
+import { threadGcOptions, WORKER_YOUNG_GC_SOURCE, youngGc } from './young-gc.js';
 
 /** A small file read, checksummed and deflated by a worker thread. */
 export interface Deflated {
@@ -135,17 +129,13 @@ export class DeflateWorkers {
   }
 
   #spawn(): Slot {
+    // The files and their deflated copies are the only allocations: a small young generation collects
+    // them often and cheaply, so the threads' memory stays flat.
+    const gc = threadGcOptions(2);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: {
-        level: this.level,
-        flags: this.flags,
-        youngGcBytes: YOUNG_GC_BYTES / 2,
-        limitYoungGeneration: youngGenerationLimited(),
-      },
-      // The files and their deflated copies are the only allocations: a small young generation
-      // collects them often and cheaply, so the threads' memory stays flat.
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: THREAD_OLD_GENERATION_MB },
+      workerData: { level: this.level, flags: this.flags, ...gc.workerData },
+      resourceLimits: gc.resourceLimits,
       stdout: false,
       stderr: false,
     });

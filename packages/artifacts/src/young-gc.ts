@@ -64,7 +64,7 @@ export const youngGc = new YoungGc();
  * so under the default (64 MiB here) each thread kept 35-45 MiB of finished handles. At 24 MiB it keeps
  * about 16, with no cost in time measured.
  */
-export const THREAD_OLD_GENERATION_MB = 24;
+const THREAD_OLD_GENERATION_MB = 24;
 
 let limitYoung = false;
 
@@ -79,9 +79,15 @@ export function limitYoungGeneration(): void {
   applyYoungGenerationLimit();
 }
 
-/** Whether limitYoungGeneration() was called: the threads started here pass it to their code. */
-export function youngGenerationLimited(): boolean {
-  return limitYoung;
+/**
+ * How a thread started here collects: its part of the workerData (read by WORKER_YOUNG_GC_SOURCE; a young
+ * collection every 2 MiB, and the young-generation limit when the process has it) and its heap limits.
+ */
+export function threadGcOptions(maxYoungGenerationSizeMb: number) {
+  return {
+    workerData: { youngGcBytes: YOUNG_GC_BYTES / 2, limitYoungGeneration: limitYoung },
+    resourceLimits: { maxYoungGenerationSizeMb, maxOldGenerationSizeMb: THREAD_OLD_GENERATION_MB },
+  };
 }
 
 function applyYoungGenerationLimit(): void {

@@ -1,13 +1,7 @@
 import { closeSync, fchmodSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { crc32, inflateRawSync } from 'node:zlib';
-import {
-  THREAD_OLD_GENERATION_MB,
-  WORKER_YOUNG_GC_SOURCE,
-  YOUNG_GC_BYTES,
-  youngGc,
-  youngGenerationLimited,
-} from './young-gc.js';
+import { threadGcOptions, WORKER_YOUNG_GC_SOURCE, youngGc } from './young-gc.js';
 
 const fsSync = { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync };
 
@@ -199,17 +193,14 @@ export class SmallFileWorkers {
     private readonly onDone: (files: number, bytes: number) => void,
     private readonly onFailure: (failure: SmallFileFailure) => void,
   ) {
+    // A young collection every 2 MiB inflated, and the smallest young generation: with next to nothing
+    // alive in it, a collection costs a fraction of a millisecond, and memory stays flat.
+    const gc = threadGcOptions(1);
     this.#slots = Array.from({ length: count }, () => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        // A young collection every 2 MiB inflated, and the smallest young generation: with next to nothing
-        // alive in it, a collection costs a fraction of a millisecond, and memory stays flat.
-        workerData: {
-          flags,
-          youngGcBytes: YOUNG_GC_BYTES / 2,
-          limitYoungGeneration: youngGenerationLimited(),
-        },
-        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: THREAD_OLD_GENERATION_MB },
+        workerData: { flags, ...gc.workerData },
+        resourceLimits: gc.resourceLimits,
         stdout: false,
         stderr: false,
       });
