@@ -238,3 +238,17 @@ export function lazyImports({ compress = async (code) => code } = {}) {
     },
   };
 }
+
+/**
+ * The plugins every pipewright Node bundle uses, in the order they must run; `compress` goes to lazyImports.
+ * One list, so the GitHub Action and the Lambda host cannot drift apart.
+ */
+export function nodeBundlePlugins({ compress } = {}) {
+  return [
+    englishOnlyZod,
+    zodWithoutJsonSchema,
+    zodNamespace,
+    builtinsViaRequire,
+    lazyImports(compress ? { compress } : {}),
+  ];
+}

@@ -5,14 +5,7 @@ import { rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import {
-  banner,
-  builtinsViaRequire,
-  englishOnlyZod,
-  lazyImports,
-  zodNamespace,
-  zodWithoutJsonSchema,
-} from '../../scripts/esbuild-plugins.mjs';
+import { banner, nodeBundlePlugins } from '../../scripts/esbuild-plugins.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outdir = join(here, 'dist');
@@ -56,14 +49,7 @@ const result = await build({
   mainFields: ['module', 'main'],
   // Some bundled CommonJS modules call require() for Node built-ins.
   banner,
-  plugins: [
-    noHttpClient,
-    englishOnlyZod,
-    zodWithoutJsonSchema,
-    zodNamespace,
-    builtinsViaRequire,
-    lazyImports(),
-  ],
+  plugins: [noHttpClient, ...nodeBundlePlugins()],
   logLevel: 'warning',
 });
 

@@ -10,14 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { minify } from 'terser';
 import yazl from 'yazl';
-import {
-  banner,
-  builtinsViaRequire,
-  englishOnlyZod,
-  lazyImports,
-  zodNamespace,
-  zodWithoutJsonSchema,
-} from '../../scripts/esbuild-plugins.mjs';
+import { banner, nodeBundlePlugins } from '../../scripts/esbuild-plugins.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 
@@ -43,13 +36,7 @@ export function bundleOptions(entry, outfile, { compress, ...extra } = {}) {
     banner,
     logLevel: 'warning',
     metafile: true,
-    plugins: [
-      englishOnlyZod,
-      zodWithoutJsonSchema,
-      zodNamespace,
-      builtinsViaRequire,
-      lazyImports({ compress }),
-    ],
+    plugins: nodeBundlePlugins({ compress }),
     ...extra,
   };
 }

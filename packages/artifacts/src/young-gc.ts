@@ -66,6 +66,9 @@ export const youngGc = new YoungGc();
  */
 const THREAD_OLD_GENERATION_MB = 24;
 
+/** Stops V8 growing the young generation: the size it has is the size it keeps. */
+const YOUNG_LIMIT_FLAG = '--semi-space-growth-factor=1';
+
 let limitYoung = false;
 
 /**
@@ -92,7 +95,7 @@ export function threadGcOptions(maxYoungGenerationSizeMb: number) {
 
 function applyYoungGenerationLimit(): void {
   try {
-    setFlagsFromString('--semi-space-growth-factor=1');
+    setFlagsFromString(YOUNG_LIMIT_FLAG);
   } catch {
     // Flags frozen: V8 sizes the young generation as it would anyway.
   }
@@ -107,7 +110,7 @@ function applyYoungGenerationLimit(): void {
 export const WORKER_YOUNG_GC_SOURCE = `
 if (require('node:worker_threads').workerData.limitYoungGeneration) {
   try {
-    require('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
+    require('node:v8').setFlagsFromString('${YOUNG_LIMIT_FLAG}');
   } catch {}
 }
 // Not named \`gc\`: under --expose-gc the global \`gc\` cannot be redeclared, and the whole script would fail.
