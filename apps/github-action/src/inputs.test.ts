@@ -40,6 +40,7 @@ describe('parseSettings', () => {
         'idle-timeout': '15m',
         'max-jobs': '100',
         'job-timeout': '2h',
+        'zip-threads': '2',
         workspace: 'work',
         endpoint: 'http://127.0.0.1:4571',
         's3-endpoint': 'http://127.0.0.1:4572/',
@@ -57,6 +58,7 @@ describe('parseSettings', () => {
       idleTimeoutMs: 900_000,
       maxJobs: 100,
       jobTimeoutMs: 7_200_000,
+      zipThreads: 2,
       workspace: '/repo/work',
       endpoint: 'http://127.0.0.1:4571',
       s3Endpoint: 'http://127.0.0.1:4572/',
@@ -101,6 +103,7 @@ describe('parseSettings', () => {
     ['concurrency too high', { concurrency: '65' }, /^concurrency: "65"/],
     ['concurrency not a number', { concurrency: 'four' }, /^concurrency: "four"/],
     ['concurrency fraction', { concurrency: '1.5' }, /^concurrency: "1.5"/],
+    ['zip-threads too high', { 'zip-threads': '8' }, /^zip-threads: "8" is not a whole number from 1 to 4/],
     ['max-jobs zero', { 'max-jobs': '0' }, /^max-jobs: "0" is not a whole number/],
     ['max-jobs negative', { 'max-jobs': '-3' }, /^max-jobs: "-3"/],
     [

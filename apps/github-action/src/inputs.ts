@@ -12,6 +12,7 @@ export const INPUT_NAMES = [
   'idle-timeout',
   'max-jobs',
   'job-timeout',
+  'zip-threads',
   'workspace',
   'endpoint',
   's3-endpoint',
@@ -40,6 +41,8 @@ export interface Settings {
   idleTimeoutMs?: number;
   maxJobs?: number;
   jobTimeoutMs?: number;
+  /** Threads deflating output artifacts; undefined: the worker's default (1). */
+  zipThreads?: number;
   /** The folder under which this run creates its own job folder. */
   workspace: string;
   endpoint?: string;
@@ -210,6 +213,12 @@ const schema = z.object({
   'idle-timeout': durationInput('idle-timeout'),
   'max-jobs': intInput('max-jobs', 1, 1_000_000, 'Leave it empty for no limit.'),
   'job-timeout': durationInput('job-timeout'),
+  'zip-threads': intInput(
+    'zip-threads',
+    1,
+    4,
+    'It is how many threads deflate output artifacts; default 1, each more costs about 14 MiB of memory.',
+  ),
   workspace: z.string(),
   endpoint: urlInput('endpoint'),
   's3-endpoint': urlInput('s3-endpoint'),
@@ -265,6 +274,7 @@ export function parseSettings({ getInput, env = process.env }: ParseOptions): Se
   if (data['idle-timeout'] !== undefined) settings.idleTimeoutMs = data['idle-timeout'];
   if (data['max-jobs'] !== undefined) settings.maxJobs = data['max-jobs'];
   if (data['job-timeout'] !== undefined) settings.jobTimeoutMs = data['job-timeout'];
+  if (data['zip-threads'] !== undefined) settings.zipThreads = data['zip-threads'];
   if (data.endpoint) settings.endpoint = data.endpoint;
   if (data['s3-endpoint']) settings.s3Endpoint = data['s3-endpoint'];
   return settings;

@@ -120,6 +120,7 @@ async function work(
     ...(settings.idleTimeoutMs !== undefined ? { idleTimeoutMs: settings.idleTimeoutMs } : {}),
     ...(settings.maxJobs !== undefined ? { maxJobs: settings.maxJobs } : {}),
     ...(settings.jobTimeoutMs !== undefined ? { jobTimeoutMs: settings.jobTimeoutMs } : {}),
+    ...(settings.zipThreads !== undefined ? { zipThreads: settings.zipThreads } : {}),
     workspaceDir,
     stopGraceMs: STOP_GRACE_MS,
     logger,

@@ -1,7 +1,8 @@
 // One measured operation in its own process, so its peak RSS (maxRSS) is the extraction's or upload's alone.
 // Usage: node child.mjs download <bucket> <key> <destDir> | upload <srcDir> <bucket> <key>
 // Reads the S3 client configuration from PW_S3_CONFIG (JSON) and prints {ms, maxRssMiB, result}.
-// PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism;
+// PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism; PW_THREADS
+// the deflating threads;
 // PW_YOUNG=default leaves V8's young generation as V8 sizes it (the worker limits it by default).
 import {
   createArtifactClient,
@@ -29,6 +30,7 @@ if (op === 'download') {
       compressionLevel: Number(process.env.PW_LEVEL ?? 6),
       ...(process.env.PW_PART ? { partSize: Number(process.env.PW_PART) } : {}),
       ...(process.env.PW_QUEUE ? { queueSize: Number(process.env.PW_QUEUE) } : {}),
+      ...(process.env.PW_THREADS ? { threads: Number(process.env.PW_THREADS) } : {}),
     },
   );
 }

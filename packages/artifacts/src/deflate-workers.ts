@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { detachAfterCopies } from './detach.js';
 import { threadGcOptions, WORKER_YOUNG_GC_SOURCE, youngGc } from './young-gc.js';
@@ -116,11 +115,11 @@ export class DeflateWorkers {
   #failure: Error | undefined;
   #closed = false;
 
-  /** Threads start as work needs them, up to `max`: a folder of a few files costs one thread, not four. */
+  /** Threads start as work needs them, up to `max`. */
   constructor(
     private readonly level: number,
     private readonly flags: number,
-    private readonly max = Math.max(1, Math.min(4, availableParallelism())),
+    private readonly max = 1,
   ) {}
 
   /** Threads started so far. */

@@ -98,6 +98,35 @@ describe('zipFolder', () => {
     expect(run('unzip', ['-t', '-q', stored])).toContain('No errors detected');
   });
 
+  it('gives the same bytes with more deflating threads, and refuses a thread count outside 1-4', async () => {
+    const one = await fs.readFile(await zipTo(tree));
+    const path = join(work, `z-${n++}.zip`);
+    const zip = await zipFolder(tree, { threads: 3 });
+    await pipeline(zip.stream, (await fs.open(path, 'w')).createWriteStream());
+    expect((await fs.readFile(path)).equals(one)).toBe(true);
+    for (const threads of [0, 5, 1.5]) {
+      await expect(zipFolder(tree, { threads })).rejects.toThrow(/threads must be an integer from 1 to 4/);
+    }
+  });
+
+  it('keeps each entry modification time, to the second', async () => {
+    const dir = join(work, 'times');
+    await fs.mkdir(join(dir, 'sub'), { recursive: true });
+    const times = new Map([
+      ['small.txt', new Date('2001-02-03T04:05:06Z')],
+      ['sub/big.bin', new Date('2019-12-31T23:59:58Z')],
+    ]);
+    await fs.writeFile(join(dir, 'small.txt'), 'small');
+    await fs.writeFile(join(dir, 'sub/big.bin'), randomBytes(2 * 1024 * 1024));
+    for (const [name, time] of times) await fs.utimes(join(dir, name), time, time);
+    const out = join(work, `times-out-${n++}`);
+    await fs.mkdir(out);
+    sh('unzip', ['-q', await zipTo(dir), '-d', out], work);
+    for (const [name, time] of times) {
+      expect((await fs.stat(join(out, name))).mtime.getTime(), name).toBe(time.getTime());
+    }
+  });
+
   it('still works with an unpatched yazl, streaming every file', async () => {
     const proto = yazl.ZipFile.prototype as { addDeflatedBuffer?: unknown };
     const patched = proto.addDeflatedBuffer;

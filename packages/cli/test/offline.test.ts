@@ -147,6 +147,9 @@ describe('pipewright (no AWS needed)', () => {
     expect(usage.code).toBe(2);
     const unknownOption = await cli(['policy', '@pipewright/plugin-shell', '--nope']);
     expect(unknownOption.code).toBe(2);
+    const threads = await cli(['worker', '@pipewright/plugin-shell', '--zip-threads', '8']);
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toContain('--zip-threads 8 is not a whole number from 1 to 4');
   });
 
   it('init plugin: a scaffold whose own tests and typecheck pass as generated', {

@@ -44,6 +44,7 @@ export interface JobEnvironment {
   credentialsRefreshMs: number;
   extractLimits: Partial<ExtractLimits> | undefined;
   smallYoungGeneration: boolean;
+  zipThreads: number | undefined;
   logger: Logger;
   /** A job's logger: the worker's, scoped to the job, masking with the job's secrets. */
   jobLogger: (fields: Record<string, unknown>, masker: Masker) => Logger;
@@ -473,6 +474,7 @@ export async function processJob(env: JobEnvironment, job: Job, running: Running
               { bucket: loc.bucketName, key: loc.objectKey },
               {
                 signal,
+                ...(env.zipThreads !== undefined ? { threads: env.zipThreads } : {}),
                 ...(data.encryptionKey?.type === 'KMS' && data.encryptionKey.id
                   ? { kmsKeyId: data.encryptionKey.id }
                   : {}),

@@ -32,5 +32,9 @@ describe('createWorker options', () => {
     expect(() => createWorker({ ...base, plugins: [] })).toThrow(/nothing to serve/);
     expect(() => createWorker({ ...base, plugins: [shellBuild], concurrency: 0 })).toThrow(/concurrency/);
     expect(() => createWorker({ ...base, plugins: [shellBuild], mode: 'forever' as never })).toThrow(/mode/);
+    expect(() => createWorker({ ...base, plugins: [shellBuild], zipThreads: 8 })).toThrow(
+      /zipThreads must be an integer from 1 to 4, got 8/,
+    );
+    expect(() => createWorker({ ...base, plugins: [shellBuild], zipThreads: 2 })).not.toThrow();
   });
 });

@@ -89,6 +89,10 @@ export function createWorker(options: WorkerOptions): Worker {
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
   }
+  const { zipThreads } = options;
+  if (zipThreads !== undefined && !(Number.isInteger(zipThreads) && zipThreads >= 1 && zipThreads <= 4)) {
+    throw new Error(`zipThreads must be an integer from 1 to 4, got ${zipThreads}`);
+  }
   const served = resolveServed(options);
   const logger = options.logger ?? createLogger({ level: logLevel(), fields: BASE_FIELDS });
   // The default logger masks after its level check; a logger passed in is wrapped to mask first.
@@ -126,6 +130,7 @@ export function createWorker(options: WorkerOptions): Worker {
     credentialsRefreshMs: options.credentialsRefreshMs ?? 9 * 60_000,
     extractLimits: options.extractLimits,
     smallYoungGeneration: options.smallYoungGeneration ?? true,
+    zipThreads,
     logger,
     jobLogger,
     onStarted: (info) => callHook(hooks.onJobStart, info),

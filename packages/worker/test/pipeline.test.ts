@@ -63,6 +63,8 @@ describe('Source -> Build (shell) -> Test (shell) on the local stack', () => {
         onJobEnd: (r) => ended.push(`${r.stageName} ${r.status}`),
       },
       externalExecutionId: (job) => `run-for-${job.actionName}`,
+      // More than the default, so that artifacts zipped by several threads flow through the pipeline too.
+      zipThreads: 2,
     });
     const worker = createWorker(opts);
     const running = worker.run();

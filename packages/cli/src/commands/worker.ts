@@ -20,6 +20,7 @@ interface WorkerCliOptions extends CommonOptions {
   idleTimeout?: number;
   maxJobs?: number;
   jobTimeout?: number;
+  zipThreads?: number;
   workspace?: string;
   actionType?: string[];
   query?: string[];
@@ -55,6 +56,11 @@ export function workerCommand(program: Command, io: Io): void {
         '--job-timeout <duration>',
         'abort a job that runs longer (it is handed off when its plugin can resume)',
         duration('--job-timeout'),
+      )
+      .option(
+        '--zip-threads <n>',
+        'threads deflating output artifacts, 1-4 (default 1; each more costs about 14 MiB)',
+        positiveInt('--zip-threads', 4),
       )
       .option('--workspace <dir>', 'where job folders go (default: the system temp folder)')
       .option(
@@ -105,6 +111,7 @@ export function workerCommand(program: Command, io: Io): void {
         ...(options.idleTimeout !== undefined ? { idleTimeoutMs: options.idleTimeout } : {}),
         ...(options.maxJobs !== undefined ? { maxJobs: options.maxJobs } : {}),
         ...(options.jobTimeout !== undefined ? { jobTimeoutMs: options.jobTimeout } : {}),
+        ...(options.zipThreads !== undefined ? { zipThreads: options.zipThreads } : {}),
         ...(options.workspace ? { workspaceDir: options.workspace } : {}),
         ...(actionTypes.length > 0 ? { actionTypes } : {}),
         ...(Object.keys(query).length > 0 ? { query } : {}),
