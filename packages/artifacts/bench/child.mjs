@@ -4,16 +4,12 @@
 // PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism; PW_THREADS
 // the deflating threads;
 // PW_YOUNG=default leaves V8's young generation as V8 sizes it (the worker limits it by default).
-import {
-  createArtifactClient,
-  downloadArtifact,
-  limitYoungGeneration,
-  uploadArtifact,
-} from '../dist/index.js';
+import { limitYoungGeneration } from '../dist/young-gc.js';
 
-const [op, ...args] = process.argv.slice(2);
-// As the job worker does at start (see limitYoungGeneration).
+// First, before the SDK loads and grows the young generation (see limitYoungGeneration).
 if (process.env.PW_YOUNG !== 'default') limitYoungGeneration();
+const { createArtifactClient, downloadArtifact, uploadArtifact } = await import('../dist/index.js');
+const [op, ...args] = process.argv.slice(2);
 const s3 = createArtifactClient(JSON.parse(process.env.PW_S3_CONFIG));
 const started = performance.now();
 let result;

@@ -34,8 +34,12 @@ export interface UploadResult {
 }
 
 const MIN_PART = 5 * 1024 * 1024;
-/** The zip's many small writes (headers, small files) are passed on in chunks of about this size. */
-const BODY_CHUNK = 1024 * 1024;
+/**
+ * The zip's many small writes (headers, small files) are passed on in chunks of this size. lib-storage
+ * copies the chunks that make up a part into one buffer, which ends up to one chunk past the part (the rest
+ * starts the next part), and holds it until S3 has the part: smaller chunks, smaller part buffers.
+ */
+const BODY_CHUNK = 256 * 1024;
 /** S3 allows 10,000 parts; keep a margin so a zip slightly larger than its files still fits. */
 const MAX_PARTS = 9_000;
 
@@ -110,7 +114,7 @@ export async function uploadArtifact(
 }
 
 /**
- * Copies the zip's writes into ~1 MiB chunks and counts them. yazl writes two or three small buffers per
+ * Copies the zip's writes into 256 KiB chunks and counts them. yazl writes two or three small buffers per
  * entry, and each chunk costs lib-storage several promise hops; one copy into larger chunks costs less.
  * Once copied, a write's buffer is done with (deflated files are detached then, see detach.ts), and once
  * lib-storage has cut a part past a chunk (`consumedUpTo`), the chunk is reused for the writes that follow:

@@ -1,27 +1,27 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type MinorGc = (options: { type: 'minor' }) => void;
+type Gc = (options: { type: 'minor' | 'major' }) => void;
 
-let minorGc: MinorGc | null | undefined;
+let gcFunction: Gc | null | undefined;
 
 /**
  * V8's `gc` function, obtained without exposing it to anyone else: unless the process already has it
  * (`--expose-gc`), the flag is turned on for the one new context this creates, then off again. Null when
  * the runtime does not allow it.
  */
-function getMinorGc(): MinorGc | null {
-  if (minorGc !== undefined) return minorGc;
+function getGc(): Gc | null {
+  if (gcFunction !== undefined) return gcFunction;
   const exposed = (globalThis as { gc?: unknown }).gc;
   if (typeof exposed === 'function') {
-    minorGc = exposed as MinorGc;
-    return minorGc;
+    gcFunction = exposed as Gc;
+    return gcFunction;
   }
-  minorGc = null;
+  gcFunction = null;
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
-    if (typeof gc === 'function') minorGc = gc as MinorGc;
+    if (typeof gc === 'function') gcFunction = gc as Gc;
   } catch {
     // Flags frozen or the function missing: collection stays V8's business.
   } finally {
@@ -29,14 +29,24 @@ function getMinorGc(): MinorGc | null {
       setFlagsFromString('--no-expose-gc');
     } catch {}
   }
-  return minorGc;
+  return gcFunction;
 }
 
 /** Bytes of short-lived buffers between two young-generation collections. */
 export const YOUNG_GC_BYTES = 4 * 1024 * 1024;
 
 /**
- * Collects the young generation every YOUNG_GC_BYTES of short-lived buffers. V8 only collects buffers
+ * Bytes of them between two full collections. What outlives two young collections (requests in flight,
+ * batches, promises) is moved to the old generation, and V8 collects that only once it has grown by tens of
+ * MiB, most of it dead: in the upload benchmark the main heap held 15 MiB alive in 20-34 MiB. A full
+ * collection of such a heap takes 8-16 ms, one per 32 MiB moved costs about 1% of a transfer's time, and
+ * on Node 24 it also frees the main thread's finished zlib handles, which only a full collection frees.
+ */
+export const FULL_GC_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Collects the young generation every YOUNG_GC_BYTES of short-lived buffers, and the whole heap every
+ * FULL_GC_BYTES. V8 only collects buffers
  * (network chunks, inflated files) when its young generation fills with objects or when some 32 MiB of
  * them have piled up; a transfer of hundreds of megabytes in 64 KiB chunks allocates few objects, so the
  * garbage sits at that ceiling, a quarter of the 128 MiB the job worker aims at. A young collection with
@@ -44,19 +54,37 @@ export const YOUNG_GC_BYTES = 4 * 1024 * 1024;
  */
 class YoungGc {
   #since = 0;
+  #sinceFull = 0;
 
   add(bytes: number): void {
     this.#since += bytes;
     if (this.#since < YOUNG_GC_BYTES) return;
     this.#since = 0;
+    this.#sinceFull += YOUNG_GC_BYTES;
+    if (this.#sinceFull >= FULL_GC_BYTES) {
+      this.#sinceFull = 0;
+      getGc()?.({ type: 'major' });
+      return;
+    }
     // A thread starting (Node 20) resets V8's flags while this thread keeps allocating: apply it again.
-    if (limitYoung) applyYoungGenerationLimit();
-    getMinorGc()?.({ type: 'minor' });
+    reapplyYoungGenerationLimit();
+    getGc()?.({ type: 'minor' });
   }
 }
 
 /** The main thread's: network chunks and buffers inflated on the main thread count towards it. */
 export const youngGc = new YoungGc();
+
+/**
+ * Two young collections now, so that what is alive in the young generation is promoted and the next
+ * collections find little: V8 grows the young generation when much survives, and a thread starting (Node 20)
+ * resets the limit on that for a moment.
+ */
+export function emptyYoungGeneration(): void {
+  const gc = getGc();
+  gc?.({ type: 'minor' });
+  gc?.({ type: 'minor' });
+}
 
 /**
  * The old-generation limit of the threads started here. V8 scales when it collects with this limit, and a
@@ -75,7 +103,10 @@ let limitYoung = false;
  * Keeps V8's young generation at its starting size (two 1 MiB semi-spaces) for the rest of the process.
  * Under a transfer's allocation rate V8 doubles it up to 2 x 16 MiB (Node 20) or 2 x 32 MiB (Node 24) and
  * the process keeps that RSS; what a transfer allocates dies young either way, so the smaller one costs
- * little more collection time. Process-wide, so it is the host's call (the job worker makes it at start).
+ * little more collection time. Loading the AWS SDK grows it too (to 2 x 4 MiB), and a young generation once
+ * grown grows again as a thread starts, so a host calls this first thing, before the SDK loads
+ * (`@pipewright/artifacts/young-generation` is a light entry point for that). Process-wide, so it is the
+ * host's call (the job worker makes it when created, the GitHub Action and `pipewright worker` at start).
  */
 export function limitYoungGeneration(): void {
   limitYoung = true;
@@ -91,6 +122,16 @@ export function threadGcOptions(maxYoungGenerationSizeMb: number) {
     workerData: { youngGcBytes: YOUNG_GC_BYTES / 2, limitYoungGeneration: limitYoung },
     resourceLimits: { maxYoungGenerationSizeMb, maxOldGenerationSizeMb: THREAD_OLD_GENERATION_MB },
   };
+}
+
+/** Whether limitYoungGeneration() was called. */
+export function youngGenerationLimited(): boolean {
+  return limitYoung;
+}
+
+/** Applies the limit again if the process has it: a thread that started has reset V8's flags (Node 20). */
+export function reapplyYoungGenerationLimit(): void {
+  if (limitYoung) applyYoungGenerationLimit();
 }
 
 function applyYoungGenerationLimit(): void {

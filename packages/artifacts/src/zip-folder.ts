@@ -161,7 +161,15 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
   const zip = new yazl.ZipFile();
   const stream = zip.outputStream as Readable;
   zip.on('error', (error: unknown) => stream.destroy(error as Error));
-  addEntries(zip, items, sourceDir, level, threads).catch((error: unknown) => zip.emit('error', error));
+  // Without the yazl patch (a consumer outside this workspace installs plain yazl), every file streams:
+  // plain yazl's addBuffer keeps each buffer until the zip ends. Slower, still bounded and correct.
+  const patched = typeof zip.addDeflatedBuffer === 'function';
+  const workers = level === 0 || !patched ? undefined : new DeflateWorkers(level, READ_FLAGS, threads);
+  // The thread starts before the upload does, while nothing else runs here (see DeflateWorkers.start).
+  if (workers && items.some((item) => item?.kind === 'file' && item.size <= BUFFERED_MAX)) {
+    await workers.start();
+  }
+  addEntries(zip, items, sourceDir, level, workers).catch((error: unknown) => zip.emit('error', error));
   return { stream, files, estimatedBytes };
 }
 
@@ -176,14 +184,11 @@ async function addEntries(
   items: (Item | undefined)[],
   sourceDir: string,
   level: number,
-  threads: number,
+  workers: DeflateWorkers | undefined,
 ) {
   const output = zip.outputStream as PassThrough;
   const stopped = new Promise<void>((resolve) => output.once('close', resolve));
-  // Without the yazl patch (a consumer outside this workspace installs plain yazl), every file streams:
-  // plain yazl's addBuffer keeps each buffer until the zip ends. Slower, still bounded and correct.
   const patched = typeof zip.addDeflatedBuffer === 'function';
-  const workers = level === 0 || !patched ? undefined : new DeflateWorkers(level, READ_FLAGS, threads);
   /** Entries being prepared, in order; each resolves to the call that adds it to yazl. */
   const ahead: Ahead[] = [];
   let aheadBytes = 0;

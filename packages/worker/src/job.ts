@@ -96,8 +96,8 @@ let artifactsModule: Promise<typeof import('@pipewright/artifacts')> | undefined
 const artifacts = async (env: JobEnvironment) => {
   artifactsModule ??= import('@pipewright/artifacts');
   const module = await artifactsModule;
-  // Transfers are what grows the young generation; each job applies the limit again (it is cheap, and a
-  // worker thread started by someone else may have reset V8's flags).
+  // Applied at createWorker; again here, as it is cheap and a thread started by someone else (a plugin's)
+  // may have reset V8's flags since.
   if (env.smallYoungGeneration) module.limitYoungGeneration();
   return module;
 };

@@ -65,8 +65,8 @@ export interface WorkerOptions {
   /** Limits for input artifact extraction (zip bombs). */
   extractLimits?: Partial<ExtractLimits>;
   /**
-   * Keep V8's young generation at its starting size once a job moves artifacts (process-wide; see
-   * limitYoungGeneration in @pipewright/artifacts). Saves 30-60 MiB of RSS per transfer. Default true.
+   * Keep V8's young generation at the size it has when the worker is created (process-wide; see
+   * limitYoungGeneration in @pipewright/artifacts). Saves 10-60 MiB of RSS per transfer. Default true.
    */
   smallYoungGeneration?: boolean;
   /**

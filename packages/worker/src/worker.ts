@@ -7,6 +7,7 @@ import {
   type Job,
   PollForJobsCommand,
 } from '@aws-sdk/client-codepipeline';
+import { limitYoungGeneration } from '@pipewright/artifacts/young-generation';
 import { type AnyPlugin, actionProperties } from '@pipewright/core';
 import { createLogger, type LogLevel, type Masker } from '@pipewright/runtime';
 import { type JobEnvironment, jobInfo, maskingLogger, processJob, RunningJob } from './job.js';
@@ -89,6 +90,9 @@ export function createWorker(options: WorkerOptions): Worker {
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
   }
+  // Now rather than at the first transfer: a young generation that has grown stays grown (see
+  // limitYoungGeneration). A host that loads the SDK before creating the worker can call it earlier still.
+  if (options.smallYoungGeneration ?? true) limitYoungGeneration();
   const { zipThreads } = options;
   if (zipThreads !== undefined && !(Number.isInteger(zipThreads) && zipThreads >= 1 && zipThreads <= 4)) {
     throw new Error(`zipThreads must be an integer from 1 to 4, got ${zipThreads}`);

@@ -76,6 +76,10 @@ export function workerCommand(program: Command, io: Io): void {
         '\nSIGINT/SIGTERM stop it gracefully (running jobs finish or are handed off); a second signal stops at once.\nExit code: 0 when every job succeeded, 1 when one failed.\n\nExample:\n  pipewright worker @pipewright/plugin-shell --mode serve --concurrency 4 --region eu-west-1',
       ),
   ).action(async (specs: string[], options: WorkerCliOptions) => {
+    // Before the plugins and the AWS SDK load: loading grows V8's young generation, and it stays grown
+    // (the worker's smallYoungGeneration, on by default, would apply it only once created).
+    const { limitYoungGeneration } = await import('@pipewright/artifacts/young-generation');
+    limitYoungGeneration();
     if (!['once', 'drain', 'serve'].includes(options.mode)) {
       throw new UsageError(`--mode ${options.mode} is not once, drain or serve`);
     }
