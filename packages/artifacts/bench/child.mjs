@@ -4,7 +4,7 @@
 // PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism; PW_THREADS
 // the deflating threads;
 // PW_YOUNG=default leaves V8's young generation as V8 sizes it (the worker limits it by default).
-import { limitYoungGeneration } from '../dist/young-gc.js';
+import { limitYoungGeneration } from '../dist/young-generation.js';
 
 // First, before the SDK loads and grows the young generation (see limitYoungGeneration).
 if (process.env.PW_YOUNG !== 'default') limitYoungGeneration();

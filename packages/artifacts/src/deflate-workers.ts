@@ -161,9 +161,9 @@ export class DeflateWorkers {
         onReady();
       } else this.#done(slot, message);
     });
-    worker.on('exit', onReady);
     worker.on('error', (error) => this.#fail(error));
     worker.on('exit', (code) => {
+      onReady(); // a thread that never ran: start() must not wait for it
       if (!this.#closed) this.#fail(new Error(`a zip thread exited with code ${code}`));
     });
     this.#slots.push(slot);

@@ -169,7 +169,9 @@ export async function zipFolder(sourceDir: string, opts: ZipFolderOptions = {}):
   if (workers && items.some((item) => item?.kind === 'file' && item.size <= BUFFERED_MAX)) {
     await workers.start();
   }
-  addEntries(zip, items, sourceDir, level, workers).catch((error: unknown) => zip.emit('error', error));
+  addEntries(zip, items, sourceDir, level, patched, workers).catch((error: unknown) =>
+    zip.emit('error', error),
+  );
   return { stream, files, estimatedBytes };
 }
 
@@ -184,11 +186,11 @@ async function addEntries(
   items: (Item | undefined)[],
   sourceDir: string,
   level: number,
+  patched: boolean,
   workers: DeflateWorkers | undefined,
 ) {
   const output = zip.outputStream as PassThrough;
   const stopped = new Promise<void>((resolve) => output.once('close', resolve));
-  const patched = typeof zip.addDeflatedBuffer === 'function';
   /** Entries being prepared, in order; each resolves to the call that adds it to yazl. */
   const ahead: Ahead[] = [];
   let aheadBytes = 0;
