@@ -97,7 +97,13 @@ const THREAD_OLD_GENERATION_MB = 24;
 /** Stops V8 growing the young generation: the size it has is the size it keeps. */
 const YOUNG_LIMIT_FLAG = '--semi-space-growth-factor=1';
 
-let limitYoung = false;
+/**
+ * Whether the process has the limit, kept on globalThis rather than in this module: a single-file bundle can
+ * hold this module twice (the GitHub Action compiles its artifact code lazily, with its own copy), and every
+ * copy must know that the host applied the limit, or a copy would not apply it again after a thread starts.
+ */
+const LIMITED = Symbol.for('pipewright.youngGenerationLimited');
+const processState = globalThis as { [LIMITED]?: boolean };
 
 /**
  * Keeps V8's young generation at its starting size (two 1 MiB semi-spaces) for the rest of the process.
@@ -109,7 +115,7 @@ let limitYoung = false;
  * host's call (the job worker makes it when created, the GitHub Action and `pipewright worker` at start).
  */
 export function limitYoungGeneration(): void {
-  limitYoung = true;
+  processState[LIMITED] = true;
   applyYoungGenerationLimit();
 }
 
@@ -119,19 +125,19 @@ export function limitYoungGeneration(): void {
  */
 export function threadGcOptions(maxYoungGenerationSizeMb: number) {
   return {
-    workerData: { youngGcBytes: YOUNG_GC_BYTES / 2, limitYoungGeneration: limitYoung },
+    workerData: { youngGcBytes: YOUNG_GC_BYTES / 2, limitYoungGeneration: youngGenerationLimited() },
     resourceLimits: { maxYoungGenerationSizeMb, maxOldGenerationSizeMb: THREAD_OLD_GENERATION_MB },
   };
 }
 
 /** Whether limitYoungGeneration() was called. */
 export function youngGenerationLimited(): boolean {
-  return limitYoung;
+  return processState[LIMITED] === true;
 }
 
 /** Applies the limit again if the process has it: a thread that started has reset V8's flags (Node 20). */
 export function reapplyYoungGenerationLimit(): void {
-  if (limitYoung) applyYoungGenerationLimit();
+  if (youngGenerationLimited()) applyYoungGenerationLimit();
 }
 
 function applyYoungGenerationLimit(): void {
