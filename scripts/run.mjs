@@ -2,7 +2,7 @@
 // The README's commands (`npm start`, `npm test`, `npm run bench`) start here, so that a machine with
 // nothing but Node and npm can run them: this script finds pnpm (or installs the pinned version into
 // .tools/), installs the workspace, then hands over to turbo. No dependency may be imported here.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,9 @@ const tasks = {
     // `pipewright dev`: the local stack, the shell action types, a pipeline over the example project run by
     // a worker, and an AppConfig deployment checked by an extension in the local Lambda host. It stays up
     // until Ctrl-C; `npm start -- --exit` stops after the run.
-    ['pnpm', ['--silent', '--filter', '@pipewright/cli', 'run', 'dev', ...process.argv.slice(3)]],
+    // Run directly, not through `pnpm run`: pnpm reports a Ctrl-C as a failure (exit 130) even when the
+    // command stopped cleanly.
+    [process.execPath, [join('packages', 'cli', 'dist', 'bin.js'), 'dev', ...process.argv.slice(3)]],
   ],
   test: [
     // Two at a time on purpose: the end-to-end suites start servers and worker processes, and running
@@ -88,7 +90,29 @@ if (!tasks[task]) {
 }
 ensurePnpm();
 if (!existsSync(join(root, 'node_modules', '.modules.yaml')) || task !== 'bench' || process.env.CI) install();
+/**
+ * Runs one step of a task, and stops it politely when this script is asked to stop. Ctrl-C reaches every
+ * process in the terminal's group, the step included, so this script only waits for the step to finish
+ * (`pnpm start` stops its local stack and exits 0 then). A SIGTERM sent to this script alone (a supervisor,
+ * `timeout`) is passed on, so the step never outlives it holding ports.
+ */
+function runStep(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, env, stdio: 'inherit' });
+    const onInt = () => {};
+    const onTerm = () => child.kill('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(code ?? (signal === 'SIGINT' ? 130 : 143));
+    });
+  });
+}
+
 for (const [cmd, args] of tasks[task]) {
-  const status = run(cmd, args);
+  const status = await runStep(cmd, args);
   if (status !== 0) process.exit(status);
 }
