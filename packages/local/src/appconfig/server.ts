@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { close as closeServer, listen } from '../http.js';
 import type { LambdaInvoker } from '../lambda/server.js';
 import type { Quotas, ServerContext } from './context.js';
 import { registerDeploymentRoutes } from './deployment-routes.js';
@@ -87,14 +87,11 @@ export async function startAppConfigServer(options: AppConfigServerOptions = {})
   // PayloadTooLargeException from the route rather than a dropped connection.
   const maxBody = quotas.maxConfigurationBytes * 2 + 1024 * 1024;
   const server = createServer((req, res) => void router.dispatch(req, res, maxBody));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
+  const port = Number(new URL(endpoint).port);
 
   return {
-    endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    endpoint,
     port,
     region,
     accountId,
@@ -112,10 +109,7 @@ export async function startAppConfigServer(options: AppConfigServerOptions = {})
     },
     async close() {
       await engine.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }

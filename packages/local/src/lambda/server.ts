@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { close as closeServer, listen } from '../http.js';
 import { type InvocationResult, type InvokeOptions, RunnerPool } from './pool.js';
 import {
   type FunctionDefinition,
@@ -221,14 +221,11 @@ export async function startLambdaServer(options: LambdaServerOptions = {}): Prom
     sendJson(res, 201, configurationOf(fn));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
+  const port = Number(new URL(endpoint).port);
 
   return {
-    endpoint: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    endpoint,
     port,
     region,
     accountId,
@@ -237,10 +234,7 @@ export async function startLambdaServer(options: LambdaServerOptions = {}): Prom
     unregisterFunction: (id) => registry.unregister(id),
     listFunctions: () => registry.list(),
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await pool.close();
       await Promise.allSettled([...pendingEvents]);
       await registry.dispose();
