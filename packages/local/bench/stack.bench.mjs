@@ -1,6 +1,6 @@
 // Benchmark of the local stack (not a timed test): `pnpm --filter @pipewright/local bench` (builds first).
 // Prints PollForJobs calls per second and artifact GET/PUT throughput, each beside its baseline.
-import { fork } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import {
@@ -263,6 +263,60 @@ try {
   const bareAgent = new Agent({ keepAlive: true });
   const bareRequest = (method, headers = {}) => ({ method, path: '/object', headers });
   const bareRemove = { prepare: () => replay(bareEndpoint, bareRequest('DELETE'), bareAgent) };
+  // curl as the client (C, large buffers, no JavaScript): what remains is the server's share and loopback
+  // HTTP itself, so these rows show whether the stack is what a transfer waits for.
+  const hasCurl = spawnSync('curl', ['--version']).status === 0;
+  const curl = (args) =>
+    new Promise((resolve, reject) => {
+      const p = spawn('curl', ['-sS', '--fail', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (d) => {
+        err += d;
+      });
+      p.on('error', reject);
+      p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`curl failed (${code}): ${err}`))));
+    });
+  const { accessKeyId, secretAccessKey } = remote.s3.credentials;
+  const signed = [
+    '--aws-sigv4',
+    `aws:amz:${remote.s3.region}:s3`,
+    '--user',
+    `${accessKeyId}:${secretAccessKey}`,
+    '-H',
+    'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+  ];
+  const remoteUrl = `${remote.s3.endpoint}/${remote.bucket}/bench/curl.bin`;
+  const curlCases = hasCurl
+    ? [
+        [
+          `Artifact PUT ${SIZE_MB} MiB, curl -T, stack in its own process`,
+          {
+            prepare: () => curl([...signed, '-X', 'DELETE', remoteUrl]),
+            run: () => curl([...signed, '-H', 'x-amz-server-side-encryption: aws:kms', '-T', src, remoteUrl]),
+          },
+          cpuOf(child),
+          'curl',
+        ],
+        [
+          `Artifact GET ${SIZE_MB} MiB, curl -o, stack in its own process`,
+          { ...fileCopy, run: ({ out }) => curl([...signed, '-o', out, remoteUrl]) },
+          cpuOf(child),
+          'curl',
+        ],
+        [
+          `Artifact PUT ${SIZE_MB} MiB, curl -T, bare Node server (reference)`,
+          { ...bareRemove, run: () => curl(['-T', src, `${bareEndpoint}/object`]) },
+          cpuOf(bare),
+          'curl',
+        ],
+        [
+          `Artifact GET ${SIZE_MB} MiB, curl -o, bare Node server (reference)`,
+          { ...fileCopy, run: ({ out }) => curl(['-o', out, `${bareEndpoint}/object`]) },
+          cpuOf(bare),
+          'curl',
+        ],
+      ]
+    : [];
   const cases = [
     ...(await transfers('stack in the same process', stack.clientConfig('s3'), stack.artifactBucket)),
     ...(await transfers('stack in its own process', remote.s3, remote.bucket, cpuOf(child))),
@@ -289,6 +343,7 @@ try {
       },
       cpuOf(bare),
     ],
+    ...curlCases,
   ];
   // Warm-up, then rounds in which every transfer directly follows a file copy of its own. The machine is
   // shared and its disk speed swings widely, so each row shows the round with the median ratio of the pair.
@@ -301,13 +356,16 @@ try {
     }
   }
   const mbps = (s) => `${(SIZE_MB / s).toFixed(0)} MiB/s (${s.toFixed(2)} s)`;
-  for (const [i, [what, , stackCpu]] of cases.entries()) {
+  for (const [i, [what, , stackCpu, client]] of cases.entries()) {
     const ratio = (r) => r.stack.seconds / r.disk.seconds;
     const sorted = runs[i].sort((a, b) => ratio(a) - ratio(b));
     const { stack: m, disk } = sorted[Math.floor(sorted.length / 2)];
-    const cpu = stackCpu
-      ? `server ${m.stackCpu.toFixed(2)} s + client ${m.cpu.toFixed(2)} s`
-      : `server and client ${m.cpu.toFixed(2)} s`;
+    // curl's own CPU time is not visible from here; only the server's is shown for those rows.
+    const cpu = client
+      ? `server ${m.stackCpu.toFixed(2)} s + ${client} (not counted)`
+      : stackCpu
+        ? `server ${m.stackCpu.toFixed(2)} s + client ${m.cpu.toFixed(2)} s`
+        : `server and client ${m.cpu.toFixed(2)} s`;
     rows.push([
       what,
       mbps(m.seconds),
