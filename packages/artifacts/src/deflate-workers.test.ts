@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { constants, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { crc32, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DeflateWorkers } from './deflate-workers.js';
 
@@ -85,6 +86,42 @@ describe('DeflateWorkers', () => {
       expect(workers.threads).toBe(1);
     } finally {
       await workers.close();
+    }
+  });
+
+  it('deflates through one reused stream to the bytes deflateRawSync gives, and falls back to deflateRawSync', async () => {
+    // Sizes around the thread's buffers: empty, tiny, one larger than its 1 MiB read buffer, and one listed
+    // far smaller than it is (its batch's result buffer must grow).
+    const contents = [
+      Buffer.alloc(0),
+      Buffer.from('a'),
+      randomBytes(100 * 1024),
+      Buffer.from('repeated line\n'.repeat(45_000)),
+      Buffer.concat([randomBytes(1024 * 1024), Buffer.from('tail '.repeat(20_000))]),
+      randomBytes(300 * 1024),
+    ];
+    const files = contents.map((content, i) => {
+      const path = join(dir, `sized-${i}.bin`);
+      writeFileSync(path, content);
+      return { path, content, listed: i === 5 ? 1 : content.length };
+    });
+    for (const reuse of [true, false]) {
+      const workers = new DeflateWorkers(6, FLAGS, 1, reuse);
+      try {
+        // Twice over, so that each file also follows another one through the same stream.
+        const tickets = [...files, ...files].map((f) => workers.submit(f.path, f.listed));
+        for (const t of tickets) t.send();
+        const results = await Promise.all(tickets.map((t) => t.result));
+        expect(workers.reusedStream).toBe(reuse);
+        results.forEach((r, i) => {
+          const { content } = files[i % files.length]!;
+          expect(r.size).toBe(content.length);
+          expect(r.crc32).toBe(crc32(content));
+          expect(r.compressed.equals(deflateRawSync(content, { level: 6 }))).toBe(true);
+        });
+      } finally {
+        await workers.close();
+      }
     }
   });
 
