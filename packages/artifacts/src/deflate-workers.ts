@@ -107,10 +107,9 @@ function reusedStream() {
     engine.destroy();
     return undefined;
   }
-  let failure;
-  engine.on('error', (error) => {
-    failure = error;
-  });
+  // An error destroys the stream at once (so 'destroyed' is the sign to look at) and emits 'error' a tick
+  // later: listened to, or it would end the thread.
+  engine.on('error', () => {});
   return function deflate(data) {
     ensureRoom(bound(data.length));
     let inOff = 0;
@@ -118,7 +117,7 @@ function reusedStream() {
     for (;;) {
       const room = out.length - at;
       handle.writeSync(zlib.constants.Z_FINISH, data, inOff, inLen, out, at, room);
-      if (failure || engine.destroyed) throw failure || new Error('the deflate stream closed');
+      if (engine.destroyed) throw new Error('the deflate stream failed');
       at += room - state[0];
       inOff += inLen - state[1];
       inLen = state[1];

@@ -65,14 +65,12 @@ function makeInflate(zlib, reuse) {
     zlib.inflateRawSync(raw, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(64, size + 1) });
   if (!reuse) return { inflateEntry: fresh, reusedStream: false };
   let engine;
-  let failure;
   let out = Buffer.alloc(0);
   function open() {
     engine = zlib.createInflateRaw();
-    failure = undefined;
-    engine.on('error', (error) => {
-      failure = error;
-    });
+    // A damaged entry destroys the stream at once (so 'destroyed' is the sign to look at) and emits 'error'
+    // a tick later: listened to, or it would end the thread.
+    engine.on('error', () => {});
     const handle = engine._handle;
     const state = engine._writeState;
     return !!handle && typeof handle.writeSync === 'function' && typeof handle.reset === 'function' &&
@@ -83,10 +81,7 @@ function makeInflate(zlib, reuse) {
     const room = size + 1;
     if (out.length < room) out = Buffer.allocUnsafeSlow(Math.max(room, Math.min(out.length * 2, 2 << 20)));
     engine._handle.writeSync(zlib.constants.Z_FINISH, raw, 0, raw.length, out, 0, room);
-    if (failure || engine.destroyed) {
-      engine.destroy();
-      return fresh(raw, size);
-    }
+    if (engine.destroyed) return fresh(raw, size);
     const availOut = engine._writeState[0];
     engine._handle.reset();
     if (availOut === 0) {
