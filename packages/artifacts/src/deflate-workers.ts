@@ -161,7 +161,7 @@ parentPort.postMessage({ ready: true, reusedStream: deflateOne !== fresh });
 parentPort.on('message', ({ seq, paths, bytes }) => {
   const nums = new Float64Array(paths.length * 3);
   const failures = [];
-  out = Buffer.allocUnsafeSlow(Math.max(1024, bound(bytes) + 64 * paths.length));
+  out = Buffer.allocUnsafeSlow(Math.max(1024, bound(bytes || 0) + 64 * paths.length));
   at = 0;
   for (let i = 0; i < paths.length; i++) {
     const start = at;
