@@ -37,20 +37,9 @@ export interface SmallFileFailure {
 const NUMS = 8;
 
 /**
- * The code that extracts one batch, as text: it runs in the worker threads (below) and, when they are
- * all busy, on the main thread too (`new Function`), so both follow one implementation. Text rather than
- * a module so that the same code runs from the TypeScript sources under the tests and from dist. It only
- * uses the names the two preludes define: Node's fs and zlib functions, `flags` and `collect(bytes)`.
- *
- * Per entry: inflate the compressed bytes in one call with `maxOutputLength` set to the declared size (so
- * a lying entry can never produce more than was checked), compare the size and CRC-32, then create the
- * file with O_EXCL|O_NOFOLLOW and write it: the same rules as TreeWriter.smallFile (replaceable()
- * included), with synchronous calls, as `unzip` does.
- */
-/**
- * Defines `makeInflate(zlib)`, which returns `inflateEntry(raw, size)`: the entry's bytes, inflated with at
- * most `size` + 1 bytes of output, exactly as `inflateRawSync(raw, { maxOutputLength })` would give them or
- * fail (ERR_BUFFER_TOO_LARGE past `size`). inflateRawSync builds a zlib stream per call (a Transform and
+ * Defines `makeInflate(zlib, reuse)`, which returns `{ inflateEntry, reusedStream }`. `inflateEntry(raw,
+ * size)` gives an entry's bytes, inflated with at most `size` + 1 bytes of output, exactly as
+ * `inflateRawSync(raw, { maxOutputLength })` would give them or fail (ERR_BUFFER_TOO_LARGE past `size`). inflateRawSync builds a zlib stream per call (a Transform and
  * its zlib state), which over 20,000 small entries costs a third of the inflating CPU time on Node 20 (a
  * fifth on Node 24), and on Node 24 each finished one keeps its memory until a full collection. So one
  * stream serves every entry, reset between them, driven through its binding as Node's own inflateRawSync
@@ -111,6 +100,18 @@ function makeInflate(zlib, reuse) {
 }
 `;
 
+/**
+ * The code that extracts one batch, as text: it runs in the worker threads (below) and, when they are
+ * all busy, on the main thread too (`new Function`), so both follow one implementation. Text rather than
+ * a module so that the same code runs from the TypeScript sources under the tests and from dist. It only
+ * uses the names the two preludes define: Node's fs functions, `crc32`, `inflateEntry` and `reusedStream`
+ * (from INFLATE_SOURCE), `flags` and `collect(bytes)`.
+ *
+ * Per entry: inflate the compressed bytes in one call with at most the declared size + 1 bytes of output
+ * (so a lying entry can never produce more than was checked), compare the size and CRC-32, then create the
+ * file with O_EXCL|O_NOFOLLOW and write it: the same rules as TreeWriter.smallFile (replaceable()
+ * included), with synchronous calls, as `unzip` does.
+ */
 const BATCH_SOURCE = `
 function extract(path, raw, n, at) {
   const id = n[at], size = n[at + 3];
@@ -209,30 +210,26 @@ interface BatchResult {
   failures: SmallFileFailure[];
 }
 
-/** The batch code for the main thread, built once per `flags` and choice of inflating. */
-const mainRunBatch = new Map<string, RunBatch>();
+/**
+ * The batch code for the main thread. Each extraction builds its own, so that its inflate stream and output
+ * buffer go with it rather than staying for the life of the process.
+ */
 function runBatchHere(flags: number, reuseStream: boolean): RunBatch {
-  const key = `${flags} ${reuseStream}`;
-  let run = mainRunBatch.get(key);
-  if (!run) {
-    run = new Function(
-      'deps',
-      `const { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync, zlib, crc32, flags, reuseStream, collect } = deps;
-      ${INFLATE_SOURCE}
-      const { inflateEntry, reusedStream } = makeInflate(zlib, reuseStream);
-      ${BATCH_SOURCE}
-      return runBatch;`,
-    )({
-      ...fsSync,
-      zlib,
-      crc32,
-      flags,
-      reuseStream,
-      collect: (bytes: number) => youngGc.add(bytes),
-    }) as RunBatch;
-    mainRunBatch.set(key, run);
-  }
-  return run;
+  return new Function(
+    'deps',
+    `const { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync, zlib, crc32, flags, reuseStream, collect } = deps;
+    ${INFLATE_SOURCE}
+    const { inflateEntry, reusedStream } = makeInflate(zlib, reuseStream);
+    ${BATCH_SOURCE}
+    return runBatch;`,
+  )({
+    ...fsSync,
+    zlib,
+    crc32,
+    flags,
+    reuseStream,
+    collect: (bytes: number) => youngGc.add(bytes),
+  }) as RunBatch;
 }
 
 /**
@@ -270,6 +267,8 @@ export class SmallFileWorkers {
   #failure: { error: unknown } | undefined;
   #waiters: (() => void)[] = [];
   #closed = false;
+  /** The batch code for this thread, built when a batch first runs here. */
+  #runHere: RunBatch | undefined;
 
   constructor(
     private readonly flags: number,
@@ -380,11 +379,8 @@ export class SmallFileWorkers {
       return;
     }
     const data = this.#data!;
-    const result = runBatchHere(this.flags, this.reuseStream)(
-      this.#paths,
-      Float64Array.from(this.#nums),
-      data,
-    );
+    this.#runHere ??= runBatchHere(this.flags, this.reuseStream);
+    const result = this.#runHere(this.#paths, Float64Array.from(this.#nums), data);
     this.#reuse(data);
     this.#data = undefined;
     this.#used = 0;
