@@ -8,6 +8,7 @@ import {
   youngGc,
   youngGenerationLimited,
 } from './young-gc.js';
+import { ZLIB_BINDING_SOURCE } from './zlib-binding.js';
 
 /** A small file read, checksummed and deflated by a worker thread. */
 export interface Deflated {
@@ -43,6 +44,7 @@ const { level, flags, youngGcBytes, reuseStream } = workerData;
 // A young collection every youngGcBytes of result buffers (see young-gc.ts): V8 alone lets some 64 MiB of
 // them pile up per thread before it collects.
 ${WORKER_YOUNG_GC_SOURCE}
+${ZLIB_BINDING_SOURCE}
 // A buffer done with is freed now rather than at V8's next full collection (see detach.ts). Only a buffer
 // that is the whole of its memory: a small one is a slice of Node's shared pool.
 function free(buffer) {
@@ -84,8 +86,7 @@ const bound = (n) => n + (n >> 10) + 64;
 
 // deflateRawSync builds a zlib stream per call (a Transform, 256 KiB of zlib state, zeroed tables): over
 // 20,000 small files that was 7-10% of this thread's time. So one stream serves every file, reset between
-// them, driven through its binding as Node's own deflateRawSync drives it (writeSync, _writeState). That
-// binding is internal: it is used only if present and if it deflates a sample to exactly the bytes
+// them, through its binding (zlib-binding.ts): used only if it deflates a sample to exactly the bytes
 // deflateRawSync gives; otherwise, and for good after any error, deflateRawSync does the work.
 function fresh(data) {
   const compressed = zlib.deflateRawSync(data, { level });
@@ -95,21 +96,9 @@ function fresh(data) {
 }
 function reusedStream() {
   const engine = zlib.createDeflateRaw({ level });
-  const handle = engine._handle;
-  const state = engine._writeState;
-  if (
-    !handle ||
-    typeof handle.writeSync !== 'function' ||
-    typeof handle.reset !== 'function' ||
-    !(state instanceof Uint32Array) ||
-    state.length < 2
-  ) {
-    engine.destroy();
-    return undefined;
-  }
-  // An error destroys the stream at once (so 'destroyed' is the sign to look at) and emits 'error' a tick
-  // later: listened to, or it would end the thread.
-  engine.on('error', () => {});
+  const binding = openZlibBinding(engine);
+  if (!binding) return undefined;
+  const { handle, state } = binding;
   return function deflate(data) {
     ensureRoom(bound(data.length));
     let inOff = 0;
@@ -259,9 +248,10 @@ export class DeflateWorkers {
     return this.#slots.length;
   }
 
-  /** Whether the first thread deflates with one reused zlib stream; undefined until it has started. */
+  /** Whether every thread that has started deflates with one reused zlib stream; undefined before any has. */
   get reusedStream(): boolean | undefined {
-    return this.#slots[0]?.reusedStream;
+    const known = this.#slots.filter((slot) => slot.reusedStream !== undefined);
+    return known.length === 0 ? undefined : known.every((slot) => slot.reusedStream);
   }
 
   #spawn(): Slot {

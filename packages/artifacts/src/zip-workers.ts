@@ -2,6 +2,7 @@ import { closeSync, fchmodSync, lstatSync, openSync, unlinkSync, writeSync } fro
 import { Worker } from 'node:worker_threads';
 import zlib, { crc32 } from 'node:zlib';
 import { threadGcOptions, WORKER_YOUNG_GC_SOURCE, youngGc } from './young-gc.js';
+import { ZLIB_BINDING_SOURCE } from './zlib-binding.js';
 
 const fsSync = { openSync, writeSync, closeSync, fchmodSync, lstatSync, unlinkSync };
 
@@ -43,36 +44,34 @@ const NUMS = 8;
  * its zlib state), which over 20,000 small entries costs a third of the inflating CPU time on Node 20 (a
  * fifth on Node 24), and on Node 24 each finished one keeps its memory until a full collection. So one
  * stream serves every entry, reset between them, driven through its binding as Node's own inflateRawSync
- * drives it (writeSync, _writeState), into one output buffer that is reused: the result is valid until the
+ * drives it (zlib-binding.ts), into one output buffer that is reused: the result is valid until the
  * next call. The binding is internal: it is used only if present and if a sample inflates to the right
  * bytes; a damaged entry destroys the stream (Node's own error handling), and then that entry goes through
  * inflateRawSync for its exact error and a new stream serves the next.
  */
 const INFLATE_SOURCE = `
+${ZLIB_BINDING_SOURCE}
 function makeInflate(zlib, reuse) {
   const fresh = (raw, size) =>
     zlib.inflateRawSync(raw, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(64, size + 1) });
   if (!reuse) return { inflateEntry: fresh, reusedStream: false };
   let engine;
+  let binding;
   let out = Buffer.alloc(0);
   function open() {
     engine = zlib.createInflateRaw();
-    // A damaged entry destroys the stream at once (so 'destroyed' is the sign to look at) and emits 'error'
-    // a tick later: listened to, or it would end the thread.
-    engine.on('error', () => {});
-    const handle = engine._handle;
-    const state = engine._writeState;
-    return !!handle && typeof handle.writeSync === 'function' && typeof handle.reset === 'function' &&
-      state instanceof Uint32Array && state.length >= 2;
+    binding = openZlibBinding(engine);
+    return binding !== undefined;
   }
   function reused(raw, size) {
-    if (engine.destroyed) open();
+    // A damaged entry destroyed the last stream: a new one serves this entry.
+    if (engine.destroyed && !open()) return fresh(raw, size);
     const room = size + 1;
     if (out.length < room) out = Buffer.allocUnsafeSlow(Math.max(room, Math.min(out.length * 2, 2 << 20)));
-    engine._handle.writeSync(zlib.constants.Z_FINISH, raw, 0, raw.length, out, 0, room);
+    binding.handle.writeSync(zlib.constants.Z_FINISH, raw, 0, raw.length, out, 0, room);
     if (engine.destroyed) return fresh(raw, size);
-    const availOut = engine._writeState[0];
-    engine._handle.reset();
+    const availOut = binding.state[0];
+    binding.handle.reset();
     if (availOut === 0) {
       const error = new RangeError('Cannot create a Buffer larger than ' + size + ' bytes');
       error.code = 'ERR_BUFFER_TOO_LARGE';
