@@ -63,6 +63,9 @@ const tasks = {
     [process.execPath, [join('packages', 'cli', 'dist', 'bin.js'), 'dev', ...process.argv.slice(3)]],
   ],
   test: [
+    // The Node the GitHub Action runs on, for the second pass of the action's, the worker's and the
+    // artifacts' tests (`test:action-runtime`): installed once here, before tasks run side by side.
+    [process.execPath, [join('scripts', 'test-action-runtime.mjs'), '--install']],
     // Two at a time on purpose: the end-to-end suites start servers and worker processes, and running
     // all of them at once on a small machine turns timing margins into flakes.
     [
@@ -73,6 +76,7 @@ const tasks = {
         'build',
         'typecheck',
         'test',
+        'test:action-runtime',
         'check:pkg',
         '--concurrency=2',
         '--output-logs=new-only',

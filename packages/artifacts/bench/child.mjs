@@ -3,11 +3,13 @@
 // Reads the S3 client configuration from PW_S3_CONFIG (JSON) and prints {ms, maxRssMiB, result}.
 // PW_LEVEL sets the deflate level; PW_PART and PW_QUEUE the multipart part size and parallelism; PW_THREADS
 // the deflating threads;
-// PW_YOUNG=default leaves V8's young generation as V8 sizes it (the worker limits it by default).
-import { limitYoungGeneration } from '../dist/young-generation.js';
+// PW_YOUNG=default leaves V8's young generation as V8 sizes it, PW_TURBOFAN=on lets V8 use Turbofan (the
+// worker limits the one and leaves out the other by default).
+import { limitYoungGeneration, skipTurbofan } from '../dist/process-memory.js';
 
 // First, before the SDK loads and grows the young generation (see limitYoungGeneration).
 if (process.env.PW_YOUNG !== 'default') limitYoungGeneration();
+if (process.env.PW_TURBOFAN !== 'on') skipTurbofan();
 const { createArtifactClient, downloadArtifact, uploadArtifact } = await import('../dist/index.js');
 const [op, ...args] = process.argv.slice(2);
 const s3 = createArtifactClient(JSON.parse(process.env.PW_S3_CONFIG));

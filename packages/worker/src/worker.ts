@@ -7,7 +7,7 @@ import {
   type Job,
   PollForJobsCommand,
 } from '@aws-sdk/client-codepipeline';
-import { limitYoungGeneration } from '@pipewright/artifacts/young-generation';
+import { limitYoungGeneration, skipTurbofan } from '@pipewright/artifacts/process-memory';
 import { type AnyPlugin, actionProperties } from '@pipewright/core';
 import { createLogger, type LogLevel, type Masker } from '@pipewright/runtime';
 import { type JobEnvironment, jobInfo, maskingLogger, processJob, RunningJob } from './job.js';
@@ -93,6 +93,8 @@ export function createWorker(options: WorkerOptions): Worker {
   // Now rather than at the first transfer: a young generation that has grown stays grown (see
   // limitYoungGeneration). A host that loads the SDK before creating the worker can call it earlier still.
   if (options.smallYoungGeneration ?? true) limitYoungGeneration();
+  // Before the first job makes anything hot: Turbofan's first compile costs 8-10 MiB (see skipTurbofan).
+  if (!options.turbofan) skipTurbofan();
   const { zipThreads } = options;
   if (zipThreads !== undefined && !(Number.isInteger(zipThreads) && zipThreads >= 1 && zipThreads <= 4)) {
     throw new Error(`zipThreads must be an integer from 1 to 4, got ${zipThreads}`);

@@ -78,8 +78,9 @@ export function workerCommand(program: Command, io: Io): void {
   ).action(async (specs: string[], options: WorkerCliOptions) => {
     // Before the plugins and the AWS SDK load: loading grows V8's young generation, and it stays grown
     // (the worker's smallYoungGeneration, on by default, would apply it only once created).
-    const { limitYoungGeneration } = await import('@pipewright/artifacts/young-generation');
+    const { limitYoungGeneration, skipTurbofan } = await import('@pipewright/artifacts/process-memory');
     limitYoungGeneration();
+    skipTurbofan();
     if (!['once', 'drain', 'serve'].includes(options.mode)) {
       throw new UsageError(`--mode ${options.mode} is not once, drain or serve`);
     }
