@@ -41,6 +41,9 @@ describe('createWorker options', () => {
   });
 });
 
+// V8's %GetOptimizationStatus bits (src/runtime/runtime.h).
+const MAGLEVVED = 1 << 5;
+const TURBOFANNED = 1 << 6;
 // Where Maglev is on by default (Node 22 and later, x64 and arm64), as skipTurbofan in @pipewright/artifacts.
 const maglev = Number(process.versions.node.split('.')[0]) >= 22 && ['x64', 'arm64'].includes(process.arch);
 
@@ -68,9 +71,6 @@ function statusAfterCreateWorker(options: object): number {
   expect(r.stderr).toBe('');
   return Number(r.stdout);
 }
-// V8's %GetOptimizationStatus bits (src/runtime/runtime.h).
-const MAGLEVVED = 1 << 5;
-const TURBOFANNED = 1 << 6;
 
 describe.runIf(maglev)('Turbofan', () => {
   it('is left out of the process by default, and kept with turbofan: true', () => {
