@@ -65,7 +65,10 @@ export interface AwsCredentials {
 export interface JobContext<C> {
   /** The action configuration, validated and typed by the plugin's schema. */
   config: C;
-  /** Input artifacts by name, each extracted into its own folder. */
+  /**
+   * Input artifacts by name, each extracted into its own folder. The folders are the job's, removed when it
+   * ends: a plugin may change them, or move them (as the shell plugin moves the output folder it collects).
+   */
   inputs: Readonly<Record<string, string>>;
   /** The first input artifact's folder (most actions have one). */
   input: string | undefined;

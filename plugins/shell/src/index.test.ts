@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { lstat, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configurationTable } from '@pipewright/core';
@@ -38,6 +39,42 @@ describe('@pipewright/plugin-shell', () => {
       expect(await readlink(join(out, 'link'))).toBe('hello.txt');
     } finally {
       await run.cleanup();
+    }
+  });
+
+  it('moves the output folder into the artifact, and copies it when the artifact already has files', async () => {
+    // The command notes where it ran and the inode of the file it built: a moved file keeps its inode.
+    const build =
+      'mkdir -p dist && echo one > dist/a.txt && chmod 640 dist/a.txt && ln -s a.txt dist/link && set -- $(ls -i dist/a.txt) && echo $1 > dist/inode && pwd > dist/where';
+    for (const alsoWritesOutput of [false, true]) {
+      const run = await runPluginAction(shellBuild, {
+        config: {
+          Command: alsoWritesOutput ? `${build} && echo two > "$PIPEWRIGHT_OUTPUT/b.txt"` : build,
+          OutputDirectory: 'dist',
+        },
+        inputs: { Source: { 'hello.txt': 'hello' } },
+        outputs: ['Built'],
+      });
+      try {
+        expect(run.result.status).toBe('succeeded');
+        const out = run.outputs.Built!;
+        expect(await readFile(join(out, 'a.txt'), 'utf8')).toBe('one\n');
+        expect((await stat(join(out, 'a.txt'))).mode & 0o777).toBe(0o640);
+        expect(await readlink(join(out, 'link'))).toBe('a.txt');
+        const inode = Number(await readFile(join(out, 'inode'), 'utf8'));
+        const dist = join((await readFile(join(out, 'where'), 'utf8')).trim(), 'dist');
+        if (alsoWritesOutput) {
+          // Both kept: what the command wrote to the artifact, and a copy of dist, which stays.
+          expect(await readFile(join(out, 'b.txt'), 'utf8')).toBe('two\n');
+          expect((await stat(join(out, 'a.txt'))).ino).not.toBe(inode);
+          expect(existsSync(dist)).toBe(true);
+        } else {
+          expect((await stat(join(out, 'a.txt'))).ino).toBe(inode);
+          expect(existsSync(dist)).toBe(false);
+        }
+      } finally {
+        await run.cleanup();
+      }
     }
   });
 

@@ -1,4 +1,4 @@
-import { cp, mkdir, stat } from 'node:fs/promises';
+import { cp, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import {
   type ActionResult,
@@ -70,6 +70,34 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Makes the folder the command left the output artifact's: the artifact is that folder as it is, links as
+ * links and modes as modes. The job's folders are its own and go when it ends, so the folder is moved, one
+ * rename, when it can be: a real folder (not a link to one), an output folder still empty, the same file
+ * system. Copying instead took a minute for 20,000 files (256 MiB) on a small VM, most of the job. Anything
+ * else is copied.
+ */
+async function collect(from: string, to: string): Promise<void> {
+  if ((await lstat(from)).isDirectory() && (await isEmptyOrMissing(to))) {
+    try {
+      await rename(from, to);
+      return;
+    } catch {
+      // Another file system, or `to` inside `from`: copy.
+    }
+  }
+  await mkdir(to, { recursive: true });
+  await cp(from, to, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+}
+
+async function isEmptyOrMissing(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 function lastLines(tail: readonly string[]): string {
   return tail
     .slice(-SUMMARY_LINES)
@@ -124,9 +152,7 @@ async function runShell(ctx: JobContext<ShellConfig>): Promise<ActionResult> {
         `OutputDirectory ${config.OutputDirectory} does not exist after the command ran; nothing to collect`,
       );
     }
-    await mkdir(ctx.output, { recursive: true });
-    // Links stay links and modes stay modes: the artifact is the folder as the command left it.
-    await cp(from, ctx.output, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await collect(from, ctx.output);
   }
   const ms = result.durationMs;
   const took = ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
