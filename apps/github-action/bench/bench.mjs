@@ -3,6 +3,8 @@
 //   - start-up: from spawning `node dist/index.js` (as the runner does) to the first PollForJobs request,
 //     recorded by a tiny HTTP server that answers PollForJobs with no jobs (mode `once`, so the process
 //     exits after one round). Median and worst of RUNS runs, on this Node and on Node 24 when npx can get it.
+//   - the peak RSS of one real job with a 256 MiB, 20,000-file artifact in and out (job-memory.mjs; Linux;
+//     BENCH_JOB=0 skips it, BENCH_JOB_RUNS sets the runs per Node, default 2).
 //   - bundle size of dist/index.js and dist/post.js (minified).
 // Prints a table with the targets (BENCH_STRICT=1: exit 1 when one is missed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,11 +13,14 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canMeasureJobMemory, jobMemoryBench } from './job-memory.mjs';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const TARGET_STARTUP_MS = 150;
 const TARGET_BUNDLE_BYTES = 1_500_000;
+const TARGET_JOB_RSS_MIB = 128;
+const JOB_RUNS = Number(process.env.BENCH_JOB_RUNS ?? 2);
 
 if (!existsSync(join(app, 'dist/index.js'))) {
   const b = spawnSync(process.execPath, [join(app, 'build.mjs')], { stdio: 'inherit' });
@@ -144,6 +149,24 @@ for (const { version, path } of runtimes) {
   ]);
 }
 if (!n24) rows.push(['Node 24', 'skipped: npx could not fetch node@24', '', '']);
+if (process.env.BENCH_JOB !== '0' && canMeasureJobMemory()) {
+  const bench = await jobMemoryBench(app);
+  try {
+    for (const { version, path } of runtimes) {
+      const runs = [];
+      for (let i = 0; i < JOB_RUNS; i++) runs.push(await bench.run(path));
+      const peaks = runs.map((r) => r.peakMiB);
+      rows.push([
+        `${version}: peak RSS over one job, 256 MiB input in, same folder out (best / worst of ${JOB_RUNS})`,
+        `${Math.min(...peaks).toFixed(0)} / ${Math.max(...peaks).toFixed(0)} MiB, ${median(runs.map((r) => r.seconds)).toFixed(1)} s`,
+        `≤ ${TARGET_JOB_RSS_MIB} MiB`,
+        check(Math.max(...peaks) <= TARGET_JOB_RSS_MIB),
+      ]);
+    }
+  } finally {
+    await bench.close();
+  }
+}
 const size = statSync(join(app, 'dist/index.js')).size;
 rows.push([
   'bundle dist/index.js (minified)',

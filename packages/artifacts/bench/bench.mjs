@@ -4,12 +4,12 @@
 // The tree is generated here (not committed). Run with `pnpm --filter @pipewright/artifacts bench`
 // after a build; it uses dist/, not the TypeScript sources.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalStack } from '@pipewright/local';
+import { generateTree } from '../../../scripts/bench-tree.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FILES = Number(process.env.PW_BENCH_FILES ?? 20_000);
@@ -55,28 +55,7 @@ const curlAuth = () => [
 ];
 const url = (key) => `${cfg.endpoint}/${bucket}/${key}`;
 
-// A tree of FILES files totalling TOTAL bytes in 200 folders; sizes vary 0.25x-1.75x around the mean and
-// content is 90% random and 10% text, so deflate has real work to do and the zip stays near the tree size.
-function generate(root) {
-  const mean = TOTAL / FILES;
-  const text = Buffer.from('pipewright artifact benchmark line with some repeated words\n'.repeat(4096));
-  let left = TOTAL;
-  for (let i = 0; i < FILES; i++) {
-    const dir = join(root, `pkg-${i % 200}`, `mod-${Math.floor(i / 200) % 10}`);
-    if (i < 2000) mkdirSync(dir, { recursive: true });
-    const size =
-      i === FILES - 1 ? left : Math.min(left, Math.floor(mean * (0.25 + (1.5 * ((i * 7919) % 1000)) / 1000)));
-    left -= size;
-    const half = Math.floor(size * 0.9);
-    writeFileSync(
-      join(dir, `file-${i}.dat`),
-      Buffer.concat([randomBytes(half), text.subarray(0, size - half)]),
-      {
-        mode: i % 10 === 0 ? 0o755 : 0o644,
-      },
-    );
-  }
-}
+const generate = (root) => generateTree(root, FILES, TOTAL);
 
 async function child(args) {
   const out = await run(process.execPath, [join(here, 'child.mjs'), ...args], {
