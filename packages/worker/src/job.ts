@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AcknowledgeJobCommand,
@@ -24,6 +24,7 @@ import {
   parseConfig,
 } from '@pipewright/core';
 import { describeError, Masker, runAction, truncateEnd } from '@pipewright/runtime';
+import { removeTree } from './remove-tree.js';
 import type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
@@ -228,7 +229,7 @@ function jobCredentialsProvider(
 
 /** An empty folder goes with one call; anything else with a recursive removal. Both off the event loop. */
 async function removeWorkspace(dir: string): Promise<void> {
-  await rmdir(dir).catch(() => rm(dir, { recursive: true, force: true, maxRetries: 2 }).catch(() => {}));
+  await removeTree(dir).catch(() => {});
 }
 
 type Outcome =
