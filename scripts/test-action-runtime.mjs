@@ -6,6 +6,7 @@
 //   node scripts/test-action-runtime.mjs            in a package folder: `vitest run` on that Node
 //   node scripts/test-action-runtime.mjs --install  only make sure that Node is there (npm test does this
 //                                                   first, so that parallel tasks do not install it at once)
+//   node scripts/test-action-runtime.mjs --path     print that Node's path (installing it when missing)
 // No dependency may be imported here.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -34,7 +35,9 @@ function version(node) {
 /** The path of a Node `major` binary, installed from the npm registry when missing. */
 function ensureNode() {
   if (version(binary)?.startsWith(`v${major}.`)) return binary;
-  console.log(`pipewright: installing Node ${major} (the GitHub Action's runtime) into .tools/node${major}/`);
+  console.error(
+    `pipewright: installing Node ${major} (the GitHub Action's runtime) into .tools/node${major}/`,
+  );
   // Into a fresh folder renamed into place, so that two tasks installing at once cannot mix their files.
   mkdirSync(join(root, '.tools'), { recursive: true });
   const staging = mkdtempSync(join(root, '.tools', `node${major}-`));
@@ -72,6 +75,12 @@ function ensureNode() {
   return binary;
 }
 
+if (process.argv.includes('--path')) {
+  // For the benchmarks, which measure the Action on its runtime: the binary's path alone on stdout.
+  const path = process.versions.node.split('.')[0] === major ? process.execPath : ensureNode();
+  process.stdout.write(`${path}\n`);
+  process.exit(0);
+}
 if (process.versions.node.split('.')[0] === major) {
   console.log(`pipewright: the suite already runs on Node ${major}, the GitHub Action's runtime`);
   process.exit(0);

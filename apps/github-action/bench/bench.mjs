@@ -2,7 +2,8 @@
 // Benchmark of the action bundle:
 //   - start-up: from spawning `node dist/index.js` (as the runner does) to the first PollForJobs request,
 //     recorded by a tiny HTTP server that answers PollForJobs with no jobs (mode `once`, so the process
-//     exits after one round). Median and worst of RUNS runs, on this Node and on Node 24 when npx can get it.
+//     exits after one round). Median and worst of RUNS runs, on this Node and on the Node the action declares
+//     (`runs.using`, installed into .tools/ by scripts/test-action-runtime.mjs).
 //   - the peak RSS of one real job with a 256 MiB, 20,000-file artifact in and out (job-memory.mjs; Linux;
 //     BENCH_JOB=0 skips it, BENCH_JOB_RUNS sets the runs per Node, default 2).
 //   - bundle size of dist/index.js and dist/post.js (minified).
@@ -109,24 +110,21 @@ async function startup(nodePath) {
   }
 }
 
-function node24Path() {
-  const probe = spawnSync(
-    'npx',
-    ['-y', '-p', 'node@24', 'node', '-p', 'process.version + " " + process.execPath'],
-    {
-      encoding: 'utf8',
-      timeout: 180_000,
-    },
-  );
-  const [version, path] = probe.stdout?.trim().split(' ') ?? [];
-  return probe.status === 0 && version?.startsWith('v24.') ? { version, path } : undefined;
+/** The Node the action declares (`runs.using`), as the tests get it: installed into .tools/ once. */
+function actionNode() {
+  const script = join(app, '..', '..', 'scripts', 'test-action-runtime.mjs');
+  const probe = spawnSync(process.execPath, [script, '--path'], { encoding: 'utf8', timeout: 180_000 });
+  const path = probe.stdout?.trim();
+  if (probe.status !== 0 || !path) return undefined;
+  const version = spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout?.trim();
+  return version ? { version, path } : undefined;
 }
 
 const rows = [];
 const check = (ok) => (ok ? 'ok' : 'MISSED');
 const runtimes = [{ version: process.version, path: process.execPath }];
-const n24 = node24Path();
-if (n24) runtimes.push(n24);
+const declared = actionNode();
+if (declared && declared.version !== process.version) runtimes.push(declared);
 for (const { version, path } of runtimes) {
   const r = await startup(path);
   rows.push([
@@ -148,7 +146,8 @@ for (const { version, path } of runtimes) {
     '',
   ]);
 }
-if (!n24) rows.push(['Node 24', 'skipped: npx could not fetch node@24', '', '']);
+if (!declared)
+  rows.push(["the action's Node", 'skipped: could not install it from the npm registry', '', '']);
 if (process.env.BENCH_JOB !== '0' && canMeasureJobMemory()) {
   const bench = await jobMemoryBench(app);
   try {
