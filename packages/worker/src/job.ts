@@ -227,7 +227,7 @@ function jobCredentialsProvider(
   return { provider, current: () => current };
 }
 
-/** An empty folder goes with one call; anything else with a recursive removal. Both off the event loop. */
+/** The job's folder goes off the event loop, a few files at a time (see removeTree); a failure is left. */
 async function removeWorkspace(dir: string): Promise<void> {
   await removeTree(dir).catch(() => {});
 }
