@@ -9,12 +9,13 @@
 //   - bundle size of dist/index.js and dist/post.js (minified).
 // Prints a table with the targets (BENCH_STRICT=1: exit 1 when one is missed).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canMeasureJobMemory, jobMemoryBench } from './job-memory.mjs';
+import { runnerEnv } from './runner.mjs';
 
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -54,26 +55,19 @@ const BASELINE = `require('node:http').request(process.env.INPUT_ENDPOINT, { met
 
 async function startupOnce(nodePath, endpoint, nextPoll, baseline = false) {
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-bench-'));
-  for (const f of ['output', 'summary', 'state']) writeFileSync(join(dir, f), '');
   const polled = nextPoll();
   const started = performance.now();
   const child = spawn(nodePath, baseline ? ['-e', BASELINE] : [join(app, 'dist/index.js')], {
     cwd: dir,
     stdio: 'ignore',
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+      ...runnerEnv(dir),
       INPUT_MODE: 'once',
       INPUT_REGION: 'us-east-1',
       INPUT_ENDPOINT: endpoint,
       'INPUT_ACTION-TYPES': 'Build/Pipewright-Shell/1',
       AWS_ACCESS_KEY_ID: 'AKIABENCHMARK0000000',
       AWS_SECRET_ACCESS_KEY: 'benchmark-secret',
-      GITHUB_OUTPUT: join(dir, 'output'),
-      GITHUB_STEP_SUMMARY: join(dir, 'summary'),
-      GITHUB_STATE: join(dir, 'state'),
-      RUNNER_TEMP: dir,
-      GITHUB_WORKSPACE: dir,
     },
   });
   const exited = new Promise((r) => child.on('close', r));

@@ -3,7 +3,7 @@
 // its output (fetch + extract, the command, zip + upload, in one process). The peak is read from
 // /proc/<pid>/status (VmHWM), so this part runs on Linux only.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,6 +17,7 @@ import { createCustomActionTypeInput } from '@pipewright/core';
 import { localFolderSource, startLocalStack } from '@pipewright/local';
 import { shellBuild } from '@pipewright/plugin-shell';
 import { generateTree } from '../../../scripts/bench-tree.mjs';
+import { runnerEnv } from './runner.mjs';
 
 const FILES = 20_000;
 const BYTES = 256 * 1024 * 1024;
@@ -71,26 +72,19 @@ export async function jobMemoryBench(app) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const runDir = join(dir, name);
-    mkdirSync(join(runDir, 'temp'), { recursive: true });
-    for (const f of ['output', 'summary', 'state']) writeFileSync(join(runDir, f), '');
+    mkdirSync(runDir);
     const started = performance.now();
     const peakKiB = await new Promise((resolve, reject) => {
       const child = spawn(nodePath, [join(app, 'dist/index.js')], {
         cwd: runDir,
         stdio: 'ignore',
         env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
+          ...runnerEnv(runDir),
           GITHUB_ACTIONS: 'true',
-          GITHUB_OUTPUT: join(runDir, 'output'),
-          GITHUB_STEP_SUMMARY: join(runDir, 'summary'),
-          GITHUB_STATE: join(runDir, 'state'),
-          GITHUB_WORKSPACE: runDir,
           GITHUB_REPOSITORY: 'acme/app',
           GITHUB_RUN_ID: '1',
           GITHUB_RUN_ATTEMPT: '1',
           GITHUB_SERVER_URL: 'https://github.com',
-          RUNNER_TEMP: join(runDir, 'temp'),
           AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
