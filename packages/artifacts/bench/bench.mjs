@@ -15,7 +15,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const FILES = Number(process.env.PW_BENCH_FILES ?? 20_000);
 const TOTAL = Number(process.env.PW_BENCH_BYTES ?? 256 * 1024 * 1024);
 const RUNS = Number(process.env.PW_BENCH_RUNS ?? 2);
-const LEVEL = 6;
+// PW_BENCH_LEVEL sets the deflate level of both sides (default 6; 0 stores, as `zip -0`).
+const LEVEL = Number(process.env.PW_BENCH_LEVEL ?? 6);
+if (!Number.isInteger(LEVEL) || LEVEL < 0 || LEVEL > 9) {
+  throw new Error(`PW_BENCH_LEVEL must be an integer from 0 to 9, got ${process.env.PW_BENCH_LEVEL}`);
+}
 // PW_BENCH_ONLY=fetch or =upload runs one side alone (fetch alone uploads a `zip -r` of the tree first).
 const ONLY = process.env.PW_BENCH_ONLY ?? '';
 

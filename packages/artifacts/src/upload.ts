@@ -1,11 +1,10 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { copied } from './detach.js';
 import { ArtifactError, abortError, describe } from './errors.js';
 import type { S3Location } from './location.js';
 import { releasePartBuffers } from './release-parts.js';
 import { mapS3Error } from './s3-errors.js';
+import { UploadBody } from './upload-body.js';
 import { zipFolder } from './zip-folder.js';
 
 export interface UploadOptions {
@@ -34,12 +33,6 @@ export interface UploadResult {
 }
 
 const MIN_PART = 5 * 1024 * 1024;
-/**
- * The zip's many small writes (headers, small files) are passed on in chunks of this size. lib-storage
- * copies the chunks that make up a part into one buffer, which ends up to one chunk past the part (the rest
- * starts the next part), and holds it until S3 has the part: smaller chunks, smaller part buffers.
- */
-const BODY_CHUNK = 256 * 1024;
 /** S3 allows 10,000 parts; keep a margin so a zip slightly larger than its files still fits. */
 const MAX_PARTS = 9_000;
 
@@ -65,13 +58,13 @@ export async function uploadArtifact(
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
   });
   let zipError: unknown;
-  const body = new Coalesce();
+  const effectivePartSize = Math.max(partSize, Math.ceil(zip.estimatedBytes / MAX_PARTS));
+  const body = new UploadBody(effectivePartSize);
   zip.stream.on('error', (error) => {
     zipError = error;
     body.destroy(error);
   });
   zip.stream.pipe(body);
-  const effectivePartSize = Math.max(partSize, Math.ceil(zip.estimatedBytes / MAX_PARTS));
   const parts = releasePartBuffers(s3, location, effectivePartSize, (offset) => body.consumedUpTo(offset));
   const upload = new Upload({
     client: s3,
@@ -111,58 +104,4 @@ export async function uploadArtifact(
     zip.stream.destroy();
   }
   return { bytes: body.bytes, files: zip.files };
-}
-
-/**
- * Copies the zip's writes into 256 KiB chunks and counts them. yazl writes two or three small buffers per
- * entry, and each chunk costs lib-storage several promise hops; one copy into larger chunks costs less.
- * Once copied, a write's buffer is done with (deflated files are detached then, see detach.ts), and once
- * lib-storage has cut a part past a chunk (`consumedUpTo`), the chunk is reused for the writes that follow:
- * the body allocates a handful of chunks instead of one per MiB.
- */
-class Coalesce extends Transform {
-  bytes = 0;
-  #current: Buffer | undefined;
-  #used = 0;
-  /** Chunks pushed and perhaps not yet copied into a part, with the body offset each starts at. */
-  readonly #pushed: { start: number; chunk: Buffer }[] = [];
-  readonly #free: Buffer[] = [];
-
-  constructor() {
-    super({ highWaterMark: BODY_CHUNK });
-  }
-
-  override _transform(write: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    for (let at = 0; at < write.length; ) {
-      this.#current ??= this.#free.pop() ?? Buffer.allocUnsafeSlow(BODY_CHUNK);
-      const n = write.copy(this.#current, this.#used, at);
-      at += n;
-      this.#used += n;
-      if (this.#used === BODY_CHUNK) this.#pushCurrent();
-    }
-    copied(write);
-    callback();
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (this.#used > 0) this.#pushCurrent();
-    callback();
-  }
-
-  /** lib-storage has copied every chunk starting before `offset` into its parts and holds none of them. */
-  consumedUpTo(offset: number): void {
-    while (this.#pushed.length > 0 && this.#pushed[0]!.start < offset) {
-      this.#free.push(this.#pushed.shift()!.chunk);
-    }
-  }
-
-  #pushCurrent(): void {
-    const chunk = this.#current!;
-    this.#pushed.push({ start: this.bytes, chunk });
-    this.bytes += this.#used;
-    const view = this.#used === chunk.length ? chunk : chunk.subarray(0, this.#used);
-    this.#current = undefined;
-    this.#used = 0;
-    this.push(view);
-  }
 }

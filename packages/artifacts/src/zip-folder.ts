@@ -3,18 +3,21 @@ import {
   closeSync,
   constants,
   promises as fs,
+  fstatSync,
   lstatSync,
   openSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
+  readSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import yazl from 'yazl';
 import { DeflateWorkers } from './deflate-workers.js';
+import { detachAfterCopies } from './detach.js';
 import { ArtifactError, describe } from './errors.js';
 import { resolveLinkTarget } from './safe-path.js';
+import { youngGc } from './young-gc.js';
 
 // addDeflatedBuffer comes from the yazl patch in patches/ (written for upstream); @types/yazl lacks it.
 declare module 'yazl' {
@@ -216,6 +219,13 @@ async function addEntries(
     // Stored (level 0): read here, added as it is.
     try {
       const data = readSmall(sourceDir, item);
+      // yazl writes it once, as it is, and the upload's body copies it: it is freed then rather than at a
+      // full collection (see detach.ts), once a young collection takes the clone that holds it, which the
+      // bytes read pace as the threads' deflated bytes do. (A file that shrank while read is a slice.)
+      if (data.byteOffset === 0 && data.buffer.byteLength === data.length) {
+        detachAfterCopies(data.buffer, data.length > 0 ? 1 : 0);
+      }
+      youngGc.add(data.length);
       return {
         bytes: item.size,
         add: Promise.resolve(() => zip.addBuffer(data, item.rel, { ...item.options(), compress: false })),
@@ -297,7 +307,17 @@ function readSmall(sourceDir: string, item: Item): Buffer {
     // the thread pool.
     const fd = openSync(join(sourceDir, item.rel), READ_FLAGS);
     try {
-      return readFileSync(fd);
+      // Into a buffer of its own, which can be freed as soon as it is copied: Node 24's readFileSync hands
+      // out slices of shared 64 KiB slabs, which stay until every file in them has been collected.
+      const size = fstatSync(fd).size;
+      const data = Buffer.allocUnsafeSlow(size);
+      let at = 0;
+      while (at < size) {
+        const n = readSync(fd, data, at, size - at, null);
+        if (n === 0) break; // shrunk since: what is there is what gets zipped
+        at += n;
+      }
+      return at === size ? data : data.subarray(0, at);
     } finally {
       closeSync(fd);
     }
