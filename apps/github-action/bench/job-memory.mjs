@@ -13,7 +13,7 @@ import {
   GetPipelineExecutionCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
-import { createCustomActionTypeInput } from '@pipewright/core';
+import { actionTypeId, createCustomActionTypeInput } from '@pipewright/core';
 import { localFolderSource, startLocalStack } from '@pipewright/local';
 import { shellBuild } from '@pipewright/plugin-shell';
 import { generateTree } from '../../../scripts/bench-tree.mjs';
@@ -50,12 +50,7 @@ export async function jobMemoryBench(app) {
               actions: [
                 {
                   name: 'Build',
-                  actionTypeId: {
-                    category: t.category,
-                    owner: 'Custom',
-                    provider: t.provider,
-                    version: t.version,
-                  },
+                  actionTypeId: actionTypeId(shellBuild),
                   configuration: { Command: 'true' },
                   inputArtifacts: [{ name: 'Src' }],
                   outputArtifacts: [{ name: 'Out' }],
