@@ -35,17 +35,32 @@ describe('pipewright local', () => {
   });
 
   it('explains a port in use', async () => {
-    const first = spawn(process.execPath, [BIN, 'local', '--port', '45101', '--json'], {
+    // The first stack takes ports the system picks: a fixed port lies in Linux's ephemeral range, where
+    // another test's connection can hold it, and then the first stack, not the second, would fail.
+    const first = spawn(process.execPath, [BIN, 'local', '--random-ports', '--json'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const exited = once(first, 'exit');
+    let stdout = '';
+    first.stdout.on('data', (d) => {
+      stdout += d;
+    });
     try {
-      await once(first.stdout, 'data');
-      const second = await cli(['local', '--port', '45101']);
+      while (!stdout.includes('\n')) {
+        await Promise.race([
+          once(first.stdout, 'data'),
+          exited.then(([code]) => {
+            throw new Error(`the first stack exited with ${code} before printing its endpoints`);
+          }),
+        ]);
+      }
+      const port = new URL(JSON.parse(stdout.split('\n')[0]!).endpoints.codepipeline).port;
+      const second = await cli(['local', '--port', port]);
       expect(second.code).toBe(1);
-      expect(second.stderr).toMatch(/^error: .*45101.*\nhint: .*--port/);
+      expect(second.stderr).toMatch(new RegExp(`^error: .*${port}.*\nhint: .*--port`));
     } finally {
       first.kill('SIGINT');
-      await once(first, 'exit');
+      await exited;
     }
   });
 });
