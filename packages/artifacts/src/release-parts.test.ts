@@ -23,10 +23,10 @@ afterAll(async () => {
 });
 
 /** Uploads `data` as a stream of 1 MiB chunks, as the zip upload does, with parts released. */
-async function upload(key: string, data: Buffer) {
+async function upload(key: string, data: Buffer, reuse?: (buffer: ArrayBufferLike) => boolean) {
   const location = { bucket: stack.artifactBucket, key };
   const cuts: number[] = [];
-  const parts = releasePartBuffers(s3, location, PART, (offset) => cuts.push(offset));
+  const parts = releasePartBuffers(s3, location, PART, (offset) => cuts.push(offset), reuse);
   try {
     const chunks = Array.from({ length: Math.ceil(data.length / MiB) }, (_, i) =>
       Buffer.from(data.subarray(i * MiB, (i + 1) * MiB)),
@@ -58,6 +58,20 @@ describe('releasePartBuffers', () => {
     // Five parts: the last two buffers may still have been lib-storage's when the upload ended.
     expect(released).toBeGreaterThanOrEqual(3);
     expect(cuts).toEqual(expect.arrayContaining([PART, 2 * PART, 3 * PART, 4 * PART]));
+  });
+
+  it('offers a released buffer for reuse first, and leaves the one taken intact', async () => {
+    const data = randomBytes(23 * MiB);
+    const offered: ArrayBufferLike[] = [];
+    const { stored, released } = await upload('release/reuse.bin', data, (buffer) => {
+      offered.push(buffer);
+      return offered.length % 2 === 1;
+    });
+    expect(stored.equals(data)).toBe(true);
+    expect(released).toBe(offered.length);
+    expect(offered.length).toBeGreaterThanOrEqual(3);
+    // Taken ones are the taker's to reuse; refused ones are freed as before.
+    expect(offered.map((buffer) => buffer.byteLength > 0)).toEqual(offered.map((_, i) => i % 2 === 0));
   });
 
   it('keeps a part retried after a server error intact', async () => {

@@ -24,6 +24,9 @@ let nextId = 0;
  * A client built with `cacheMiddleware: true` that has already sent an UploadPart never consults a middleware
  * added later: its buffers are then left to the collector, as before.
  *
+ * `reuse(buffer)` may take a released buffer back instead (the upload body's own part buffers, see
+ * upload-body.ts); a buffer it refuses is detached.
+ *
  * `onCut(offset)` hears, as each part is sent, that lib-storage has copied the body up to `offset` into its
  * parts (every body chunk that starts before it), so the body's chunks can be reused. `stop()` removes the
  * middleware; `released()` counts the buffers given back.
@@ -33,6 +36,7 @@ export function releasePartBuffers(
   location: S3Location,
   partSize: number,
   onCut: (offset: number) => void = () => {},
+  reuse: (buffer: ArrayBufferLike) => boolean = () => false,
 ): { stop(): void; released(): number } {
   const name = `pipewrightReleasePartBuffers${++nextId}`;
   /** UploadParts in flight per buffer. */
@@ -47,7 +51,7 @@ export function releasePartBuffers(
   // After the current task, so lib-storage's own code after the part (progress, bookkeeping) runs first.
   const release = (buffer: ArrayBufferLike) =>
     setImmediate(() => {
-      if (!failed.has(buffer) && detach(buffer)) released++;
+      if (!failed.has(buffer) && (reuse(buffer) || detach(buffer))) released++;
     });
 
   s3.middlewareStack.add(

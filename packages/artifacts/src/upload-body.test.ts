@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detachAfterCopies } from './detach.js';
-import { BODY_CHUNK, SPARE_CHUNKS, UploadBody } from './upload-body.js';
+import { BODY_CHUNK, CONCAT_PART, SPARE_CHUNKS, UploadBody } from './upload-body.js';
 
 /** A part of four chunks: the body keeps four plus SPARE_CHUNKS for reuse. */
 const PART = 4 * BODY_CHUNK;
@@ -59,5 +59,50 @@ describe('UploadBody', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(file.buffer.byteLength).toBe(0);
     expect(chunks[0]!.equals(pattern(20_000, 5))).toBe(true);
+  });
+});
+
+describe('UploadBody part buffers', () => {
+  const chunksOf = (seed: number) => [
+    pattern(1000, seed),
+    pattern(BODY_CHUNK, seed + 1),
+    pattern(77, seed + 2),
+  ];
+
+  it('copies the chunks lib-storage cuts a part from into a buffer it hands out again once given back', () => {
+    const body = new UploadBody(PART);
+    const chunks = chunksOf(1);
+    const length = 1000 + BODY_CHUNK + 77;
+    const first = body[CONCAT_PART](chunks, length);
+    expect(first.equals(Buffer.concat(chunks))).toBe(true);
+    // Room for a part and the chunk that took lib-storage past it.
+    expect(first.buffer.byteLength).toBe(PART + BODY_CHUNK);
+
+    // Not given back: the next part gets a buffer of its own.
+    const second = body[CONCAT_PART](chunksOf(4), length);
+    expect(second.buffer).not.toBe(first.buffer);
+    expect(first.equals(Buffer.concat(chunks))).toBe(true);
+
+    expect(body.reusePart(first.buffer)).toBe(true);
+    const third = body[CONCAT_PART](chunksOf(7), length);
+    expect(third.buffer).toBe(first.buffer);
+    expect(third.equals(Buffer.concat(chunksOf(7)))).toBe(true);
+  });
+
+  it('refuses buffers it did not hand out, and frees those given back when the upload ends', () => {
+    const body = new UploadBody(PART);
+    expect(body.reusePart(Buffer.alloc(PART + BODY_CHUNK).buffer)).toBe(false);
+    // More than a part and a chunk (not something lib-storage asks for): a plain concatenation.
+    const large = body[CONCAT_PART]([pattern(PART + BODY_CHUNK + 1, 1)], PART + BODY_CHUNK + 1);
+    expect(body.reusePart(large.buffer)).toBe(false);
+
+    const part = body[CONCAT_PART](chunksOf(1), 1000 + BODY_CHUNK + 77);
+    const late = body[CONCAT_PART](chunksOf(2), 1000 + BODY_CHUNK + 77);
+    expect(body.reusePart(part.buffer)).toBe(true);
+    body.releaseParts();
+    expect(part.buffer.byteLength).toBe(0);
+    // A part that S3 answers after the end is left to the garbage collector's own time.
+    expect(body.reusePart(late.buffer)).toBe(false);
+    expect(late.buffer.byteLength).toBe(PART + BODY_CHUNK);
   });
 });

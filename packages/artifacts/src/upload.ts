@@ -65,7 +65,13 @@ export async function uploadArtifact(
     body.destroy(error);
   });
   zip.stream.pipe(body);
-  const parts = releasePartBuffers(s3, location, effectivePartSize, (offset) => body.consumedUpTo(offset));
+  const parts = releasePartBuffers(
+    s3,
+    location,
+    effectivePartSize,
+    (offset) => body.consumedUpTo(offset),
+    (buffer) => body.reusePart(buffer),
+  );
   const upload = new Upload({
     client: s3,
     params: {
@@ -100,6 +106,7 @@ export async function uploadArtifact(
     throw mapS3Error(error, location, 'write');
   } finally {
     parts.stop();
+    body.releaseParts();
     signal?.removeEventListener('abort', onAbort);
     zip.stream.destroy();
   }
