@@ -84,9 +84,12 @@ describe('UploadBody part buffers', () => {
     expect(first.equals(Buffer.concat(chunks))).toBe(true);
 
     expect(body.reusePart(first.buffer)).toBe(true);
+    expect(body.reusePart(first.buffer)).toBe(true);
     const third = body[CONCAT_PART](chunksOf(7), length);
     expect(third.buffer).toBe(first.buffer);
     expect(third.equals(Buffer.concat(chunksOf(7)))).toBe(true);
+    // Given back twice, still handed out once.
+    expect(body[CONCAT_PART](chunksOf(9), length).buffer).not.toBe(first.buffer);
   });
 
   it('refuses buffers it did not hand out, and frees those given back when the upload ends', () => {

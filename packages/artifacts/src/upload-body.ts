@@ -96,7 +96,10 @@ export class UploadBody extends Transform {
    */
   reusePart(buffer: ArrayBufferLike): boolean {
     if (!this.#parts.has(buffer) || this.#partsReleased) return false;
-    this.#freeParts.push(Buffer.from(buffer as ArrayBuffer));
+    // Given back twice, it must still be handed out once: two parts in one buffer would overwrite each other.
+    if (!this.#freeParts.some((part) => part.buffer === buffer)) {
+      this.#freeParts.push(Buffer.from(buffer as ArrayBuffer));
+    }
     return true;
   }
 
