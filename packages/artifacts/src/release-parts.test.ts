@@ -6,6 +6,7 @@ import { type LocalStack, startLocalStack } from '@pipewright/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArtifactClient } from './client.js';
 import { releasePartBuffers } from './release-parts.js';
+import { CONCAT_PART } from './upload-body.js';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -106,5 +107,35 @@ describe('releasePartBuffers', () => {
     } finally {
       parts.stop();
     }
+  });
+});
+
+// The lib-storage patch (patches/@aws-sdk__lib-storage@3.1169.0.patch) as lib-storage's users see it: a stream
+// body that provides the buffers parts are cut from gets asked for them, and S3 stores the body's bytes.
+describe('patched lib-storage', () => {
+  it('asks a stream body for the buffer of each part it cuts, and S3 gets the body intact', async () => {
+    const data = randomBytes(12 * MiB + 12345);
+    const asked: number[] = [];
+    const chunks = Array.from({ length: Math.ceil(data.length / (256 * 1024)) }, (_, i) =>
+      data.subarray(i * 256 * 1024, (i + 1) * 256 * 1024),
+    );
+    const body = Object.assign(Readable.from(chunks, { objectMode: true }), {
+      [CONCAT_PART](parts: Uint8Array[], length: number) {
+        asked.push(length);
+        return Buffer.concat(parts, length);
+      },
+    });
+    const key = 'patch/parts.bin';
+    await new Upload({
+      client: s3,
+      params: { Bucket: stack.artifactBucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms' },
+      partSize: PART,
+      queueSize: 2,
+    }).done();
+    // Two full parts cut from a part and a chunk, and the last part from what was left.
+    expect(asked).toHaveLength(3);
+    expect(asked.slice(0, 2).every((length) => length > PART && length <= PART + 256 * 1024)).toBe(true);
+    const got = await s3.send(new GetObjectCommand({ Bucket: stack.artifactBucket, Key: key }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true);
   });
 });
