@@ -61,7 +61,7 @@ describe('releasePartBuffers', () => {
     expect(cuts).toEqual(expect.arrayContaining([PART, 2 * PART, 3 * PART, 4 * PART]));
   });
 
-  it('offers a released buffer for reuse first, and leaves the one taken intact', async () => {
+  it('offers each buffer for reuse as soon as S3 has its parts, and leaves the one taken intact', async () => {
     const data = randomBytes(23 * MiB);
     const offered: ArrayBufferLike[] = [];
     const { stored, released } = await upload('release/reuse.bin', data, (buffer) => {
@@ -69,10 +69,13 @@ describe('releasePartBuffers', () => {
       return offered.length % 2 === 1;
     });
     expect(stored.equals(data)).toBe(true);
-    expect(released).toBe(offered.length);
-    expect(offered.length).toBeGreaterThanOrEqual(3);
-    // Taken ones are the taker's to reuse; refused ones are freed as before.
-    expect(offered.map((buffer) => buffer.byteLength > 0)).toEqual(offered.map((_, i) => i % 2 === 0));
+    // Four parts cut from buffers larger than a part (the fifth is smaller): each offered once S3 had it,
+    // the fourth too, which lib-storage held to the end.
+    expect(offered).toHaveLength(4);
+    // Taken ones are the taker's to reuse; a refused one is freed once lib-storage lets go of it, which for
+    // the last one is at the garbage collector's next look.
+    expect(offered.map((buffer) => buffer.byteLength > 0).slice(0, 3)).toEqual([true, false, true]);
+    expect(released).toBeGreaterThanOrEqual(3);
   });
 
   it('keeps a part retried after a server error intact', async () => {

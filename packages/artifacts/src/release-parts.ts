@@ -24,8 +24,9 @@ let nextId = 0;
  * A client built with `cacheMiddleware: true` that has already sent an UploadPart never consults a middleware
  * added later: its buffers are then left to the collector, as before.
  *
- * `reuse(buffer)` may take a released buffer back instead (the upload body's own part buffers, see
- * upload-body.ts); a buffer it refuses is detached.
+ * `reuse(buffer)` is offered each buffer as soon as S3 has every part sent from it, and takes the upload
+ * body's own (see upload-body.ts), which knows when lib-storage lets go of them; a buffer it refuses is
+ * released as above.
  *
  * `onCut(offset)` hears, as each part is sent, that lib-storage has copied the body up to `offset` into its
  * parts (every body chunk that starts before it), so the body's chunks can be reused. `stop()` removes the
@@ -51,7 +52,15 @@ export function releasePartBuffers(
   // After the current task, so lib-storage's own code after the part (progress, bookkeeping) runs first.
   const release = (buffer: ArrayBufferLike) =>
     setImmediate(() => {
-      if (!failed.has(buffer) && (reuse(buffer) || detach(buffer))) released++;
+      if (!failed.has(buffer) && detach(buffer)) released++;
+    });
+  const giveBack = (buffer: ArrayBufferLike) =>
+    setImmediate(() => {
+      // Sending a part again (the rest of a buffer as the last part): its own end gives the buffer back.
+      if (failed.has(buffer) || sending.has(buffer)) return;
+      if (reuse(buffer)) released++;
+      else if (buffer === current) sent.add(buffer);
+      else release(buffer);
     });
 
   s3.middlewareStack.add(
@@ -86,10 +95,8 @@ export function releasePartBuffers(
         const left = (sending.get(buffer) ?? 1) - 1;
         if (left > 0) sending.set(buffer, left);
         else sending.delete(buffer);
-        if (ok && left === 0) {
-          if (buffer === current) sent.add(buffer);
-          else release(buffer);
-        } else if (!ok) {
+        if (ok && left === 0) giveBack(buffer);
+        else if (!ok) {
           failed.add(buffer);
           sent.delete(buffer);
         }
