@@ -4,8 +4,10 @@
 //     recorded by a tiny HTTP server that answers PollForJobs with no jobs (mode `once`, so the process
 //     exits after one round). Median and worst of RUNS runs, on this Node and on the Node the action declares
 //     (`runs.using`, installed into .tools/ by scripts/test-action-runtime.mjs).
-//   - the peak RSS of one real job with a 256 MiB, 20,000-file artifact in and out (job-memory.mjs; Linux;
-//     BENCH_JOB=0 skips it, BENCH_JOB_RUNS sets the runs per Node, default 2).
+//   - the peak RSS of one real job with a 256 MiB, 20,000-file artifact: in only (fetch + extract), out only
+//     (zip + upload), and in and out (job-memory.mjs; Linux; BENCH_JOB=0 skips it, BENCH_JOB_RUNS sets the
+//     runs per kind and Node, default 2). Issue 4's targets are for each transfer; the job doing both is
+//     shown beside them.
 //   - bundle size of dist/index.js and dist/post.js (minified).
 // Prints a table with the targets (BENCH_STRICT=1: exit 1 when one is missed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -145,16 +147,23 @@ if (!declared)
 if (process.env.BENCH_JOB !== '0' && canMeasureJobMemory()) {
   const bench = await jobMemoryBench(app);
   try {
+    const kinds = [
+      ['fetch', 'job with a 256 MiB input (fetch + extract)', true],
+      ['upload', 'job with a 256 MiB output (zip + upload)', true],
+      ['both', 'job with both: 256 MiB in, same folder out', false],
+    ];
     for (const { version, path } of runtimes) {
-      const runs = [];
-      for (let i = 0; i < JOB_RUNS; i++) runs.push(await bench.run(path));
-      const peaks = runs.map((r) => r.peakMiB);
-      rows.push([
-        `${version}: peak RSS over one job, 256 MiB input in, same folder out (best / worst of ${JOB_RUNS})`,
-        `${Math.min(...peaks).toFixed(0)} / ${Math.max(...peaks).toFixed(0)} MiB, ${median(runs.map((r) => r.seconds)).toFixed(1)} s`,
-        `≤ ${TARGET_JOB_RSS_MIB} MiB`,
-        check(Math.max(...peaks) <= TARGET_JOB_RSS_MIB),
-      ]);
+      for (const [kind, what, target] of kinds) {
+        const runs = [];
+        for (let i = 0; i < JOB_RUNS; i++) runs.push(await bench.run(path, kind));
+        const peaks = runs.map((r) => r.peakMiB);
+        rows.push([
+          `${version}: peak RSS, ${what} (best / worst of ${JOB_RUNS})`,
+          `${Math.min(...peaks).toFixed(0)} / ${Math.max(...peaks).toFixed(0)} MiB, ${median(runs.map((r) => r.seconds)).toFixed(1)} s`,
+          target ? `≤ ${TARGET_JOB_RSS_MIB} MiB` : `(${TARGET_JOB_RSS_MIB} MiB)`,
+          target ? check(Math.max(...peaks) <= TARGET_JOB_RSS_MIB) : '',
+        ]);
+      }
     }
   } finally {
     await bench.close();
@@ -178,6 +187,7 @@ console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
 console.log(
   '\nThe floor is a Node process whose first statement polls: what process creation and Node start-up cost' +
-    ' here.\nOn a shared machine the best run is the least noisy estimate; the target is checked against it.',
+    ' here.\nOn a shared machine the best run is the least noisy estimate; the target is checked against it.' +
+    '\nThe memory targets are for each transfer (issue 4); a job doing both is shown against the same 128 MiB.',
 );
 if (process.env.BENCH_STRICT === '1' && rows.some((r) => r[3] === 'MISSED')) process.exit(1);

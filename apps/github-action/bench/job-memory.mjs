@@ -1,9 +1,12 @@
 // The action's peak RSS over one real job, as a runner would see it: the bundle serves a pipeline on the
-// local stack whose shell action gets a 256 MiB, 20,000-file input artifact and uploads the same folder as
-// its output (fetch + extract, the command, zip + upload, in one process). The peak is read from
-// /proc/<pid>/status (VmHWM), so this part runs on Linux only.
+// local stack whose shell action moves a 256 MiB, 20,000-file tree. Three kinds of job:
+//   - 'fetch': the tree is the input artifact, and there is no output (fetch + extract);
+//   - 'upload': a one-file input, a command that copies the tree in, and the folder as the output (zip +
+//     upload; the copy is the command's own process);
+//   - 'both': the tree in, and the same folder out (fetch + extract, the command, zip + upload).
+// The peak is read from /proc/<pid>/status (VmHWM), so this part runs on Linux only.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -24,19 +27,25 @@ const BYTES = 256 * 1024 * 1024;
 
 export const canMeasureJobMemory = () => existsSync('/proc/self/status');
 
-/** Starts a stack and a tree once; `run(nodePath)` then runs one job with a fresh pipeline. */
+/** Starts a stack and a tree once; `run(nodePath, kind)` then runs one job with a fresh pipeline. */
 export async function jobMemoryBench(app) {
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-job-bench-'));
   const tree = join(dir, 'tree');
   generateTree(tree, FILES, BYTES);
+  const small = join(dir, 'small');
+  mkdirSync(small);
+  writeFileSync(join(small, 'README'), 'the tree is copied in by the command\n');
   const stack = await startLocalStack();
   const cp = new CodePipelineClient(stack.clientConfig('codepipeline'));
   await cp.send(new CreateCustomActionTypeCommand(createCustomActionTypeInput(shellBuild)));
   const t = shellBuild.action;
   let n = 0;
 
-  async function run(nodePath) {
+  async function run(nodePath, kind = 'both') {
     const name = `job-memory-${n++}`;
+    const input = kind === 'upload' ? small : tree;
+    // `cp -R tree/. .` copies the tree's content into the job's folder, which the shell action uploads.
+    const command = kind === 'upload' ? `cp -R '${tree}/.' .` : 'true';
     await cp.send(
       new CreatePipelineCommand({
         pipeline: {
@@ -44,16 +53,16 @@ export async function jobMemoryBench(app) {
           roleArn: `arn:aws:iam::${stack.accountId}:role/bench`,
           artifactStore: { type: 'S3', location: stack.artifactBucket },
           stages: [
-            { name: 'Source', actions: [localFolderSource(tree, { output: 'Src' })] },
+            { name: 'Source', actions: [localFolderSource(input, { output: 'Src' })] },
             {
               name: 'Build',
               actions: [
                 {
                   name: 'Build',
                   actionTypeId: actionTypeId(shellBuild),
-                  configuration: { Command: 'true' },
+                  configuration: { Command: command },
                   inputArtifacts: [{ name: 'Src' }],
-                  outputArtifacts: [{ name: 'Out' }],
+                  ...(kind === 'fetch' ? {} : { outputArtifacts: [{ name: 'Out' }] }),
                 },
               ],
             },
