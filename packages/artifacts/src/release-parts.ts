@@ -28,9 +28,9 @@ let nextId = 0;
  * body's own (see upload-body.ts), which knows when lib-storage lets go of them; a buffer it refuses is
  * released as above.
  *
- * `onCut(offset)` hears, as each part is sent, that lib-storage has copied the body up to `offset` into its
- * parts (every body chunk that starts before it), so the body's chunks can be reused. `stop()` removes the
- * middleware; `released()` counts the buffers given back.
+ * `onCut(offset)` hears, as each part is sent, that lib-storage has cut its parts up to `offset` (every body
+ * chunk up to the one that took it past `offset`), so that the body can reuse the buffers behind chunks that
+ * unpatched lib-storage copied. `stop()` removes the middleware; `released()` counts the buffers given back.
  */
 export function releasePartBuffers(
   s3: S3Client,
