@@ -126,7 +126,7 @@ describe('UploadBody', () => {
     expect(Buffer.concat(parts).equals(data)).toBe(true);
   });
 
-  it('reuses its buffers once unpatched lib-storage has cut a part past them', async () => {
+  it('fills one buffer again and again once it sees that lib-storage copies each part (unpatched)', async () => {
     const body = new UploadBody(PART);
     const data = randomBytes(10 * PART + 777);
     const chunkBuffers = new Set<ArrayBufferLike>();
@@ -143,8 +143,11 @@ describe('UploadBody', () => {
     const parts = await reading;
     await writing;
     expect(Buffer.concat(parts).equals(data)).toBe(true);
-    // The buffer being filled and the one lib-storage is cutting a part from.
+    // Two until part 1 is cut without asking for a buffer; then the first is freed and the second refilled.
+    const [first, second] = [...chunkBuffers];
     expect(chunkBuffers.size).toBe(2);
+    expect(first!.byteLength).toBe(0);
+    expect(second!.byteLength).toBe(PART + BODY_CHUNK);
   });
 
   it('frees a write declared to be copied once, after copying it', async () => {

@@ -32,8 +32,9 @@ interface Filled {
  * the next buffer, so that buffer holds the next part whole in turn. The body takes a buffer back once S3
  * has its part (`reusePart`) and lib-storage has cut the next part, letting go of the rest.
  *
- * Unpatched, lib-storage copies each part's chunks into a new buffer, and the body reuses a buffer as soon
- * as lib-storage has cut a part past its last chunk (`consumedUpTo`).
+ * Unpatched, lib-storage copies each part's chunks into a new buffer. Once the body sees that (part 1 cut
+ * without asking), it keeps one buffer and fills it again as soon as lib-storage has cut a part past its
+ * last chunk (`consumedUpTo`), waiting for that if it comes to the buffer's end first.
  *
  * An upload therefore allocates as many buffers as parts are being filled or sent at once: two or three in
  * steady state, more at the start (until CreateMultipartUpload answers, each of lib-storage's uploaders
@@ -80,6 +81,8 @@ export class UploadBody extends Transform {
   #partsCut = 0;
   /** The rest of a write, waiting for a buffer to be free. */
   #waiting: (() => void) | undefined;
+  /** lib-storage cut a part without asking for its buffer: it copies every part. */
+  #unpatched = false;
 
   /** `partSize`: lib-storage's part size. */
   constructor(partSize: number) {
@@ -145,10 +148,21 @@ export class UploadBody extends Transform {
    * it past `offset` (which may start there) and holds none of them.
    */
   consumedUpTo(offset: number): void {
+    if (!this.#unpatched && this.#partsCut === 0 && offset >= this.#partSize) {
+      // Part 1 was cut without asking for a buffer. lib-storage copies each part, so one buffer is enough:
+      // the body fills it, lib-storage copies the part, and the body fills it again. The one held for the
+      // next part goes now. (A 5 MiB buffer freed raises glibc's thresholds, but lib-storage's own part
+      // buffers, freed after every part, have raised them already.)
+      this.#unpatched = true;
+      for (const part of this.#free.splice(0)) detach(part.buffer);
+    }
     while (this.#filled.length > 0 && this.#filled[0]!.lastChunk <= offset) {
       const { buffer } = this.#filled.shift()!;
-      if (!this.#released) this.#free.push(buffer);
+      if (this.#released) continue;
+      if (this.#unpatched && buffer !== this.#current) detach(buffer.buffer);
+      else this.#free.push(buffer);
     }
+    this.#wake();
   }
 
   /** The upload is over: frees the buffers given back. */
@@ -167,7 +181,9 @@ export class UploadBody extends Transform {
       if (this.#pushed > this.#partSize) {
         // S3 has the last part cut, and lib-storage is about to cut the one just pushed, letting go of the
         // last one's rest: wait for that buffer rather than allocate another.
-        if (this.#free.length === 0 && this.#acked.length > 0 && this.#partsCut < this.#pastPart) {
+        // Unpatched, the buffer being filled is free again once lib-storage has copied its part.
+        const cutComing = this.#acked.length > 0 && this.#partsCut < this.#pastPart;
+        if (this.#free.length === 0 && (cutComing || (this.#unpatched && this.#filled.length > 0))) {
           this.#waiting = () => this.#write(write, at, callback);
           return;
         }
@@ -204,7 +220,11 @@ export class UploadBody extends Transform {
     this.#lastChunk = this.#start + this.#pushed;
     this.bytes += chunk.length;
     this.#pushed = this.#used;
-    if (this.#pushed > this.#partSize) this.#pastPart++;
+    if (this.#pushed > this.#partSize) {
+      // lib-storage cuts the part on this chunk.
+      this.#pastPart++;
+      this.#filled.push({ buffer: this.#current!, lastChunk: this.#lastChunk });
+    }
     this.push(chunk);
   }
 
@@ -225,9 +245,6 @@ export class UploadBody extends Transform {
     const next = this.#take();
     const rest = current.copy(next, 0, this.#partSize, this.#used);
     this.#continues.set(next.buffer, current.buffer);
-    if (!this.#cut.has(current.buffer)) {
-      this.#filled.push({ buffer: current, lastChunk: this.#lastChunk });
-    }
     this.#current = next;
     this.#start += this.#partSize;
     this.#used = rest;
