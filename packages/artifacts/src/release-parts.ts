@@ -60,7 +60,7 @@ export function releasePartBuffers(
       if (failed.has(buffer) || sending.has(buffer)) return;
       if (reuse(buffer)) released++;
       else if (buffer === current) sent.add(buffer);
-      else release(buffer);
+      else if (detach(buffer)) released++;
     });
 
   s3.middlewareStack.add(

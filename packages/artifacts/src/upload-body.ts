@@ -36,12 +36,12 @@ interface Filled {
  * without asking), it keeps one buffer and fills it again as soon as lib-storage has cut a part past its
  * last chunk (`consumedUpTo`), waiting for that if it comes to the buffer's end first.
  *
- * An upload therefore allocates as many buffers as parts are being filled or sent at once: two or three in
- * steady state, more at the start (until CreateMultipartUpload answers, each of lib-storage's uploaders
- * holds a part). None is freed before the upload ends (`releaseParts`): freeing a 5 MiB buffer makes glibc
- * raise its mmap threshold to that size and its trim threshold to twice it, so every later buffer would come
- * from the allocator's heaps instead of a mapping of its own, and the heaps kept up to 10 MiB free each
- * (some 10 MiB of the GitHub Action's peak when lib-storage allocated a buffer per part).
+ * Patched, an upload therefore allocates as many buffers as parts are being filled or sent at once: two or
+ * three in steady state, more at the start (until CreateMultipartUpload answers, each of lib-storage's
+ * uploaders holds a part), and none is freed before the upload ends (`releaseParts`): freeing a 5 MiB
+ * buffer makes glibc raise its mmap threshold to that size and its trim threshold to twice it, so every
+ * later buffer would come from the allocator's heaps instead of a mapping of its own, and the heaps kept up
+ * to 10 MiB free each (some 10 MiB of the GitHub Action's peak when lib-storage allocated a buffer per part).
  *
  * The readable side is in object mode so that each chunk reaches lib-storage as it is. lib-storage reads
  * the body with its async iterator, and a byte stream's iterator hands over everything buffered at once,
@@ -64,7 +64,7 @@ export class UploadBody extends Transform {
   readonly #acked: Buffer[] = [];
   /** For a buffer that starts with the bytes past the previous buffer's part: that buffer. */
   readonly #continues = new WeakMap<ArrayBufferLike, ArrayBufferLike>();
-  /** Full buffers whose chunks unpatched lib-storage may still hold, oldest first. */
+  /** Full buffers whose part lib-storage has yet to cut (patched) or copy (unpatched), oldest first. */
   readonly #filled: Filled[] = [];
   readonly #free: Buffer[] = [];
   #released = false;
@@ -74,8 +74,6 @@ export class UploadBody extends Transform {
   #used = 0;
   /** Bytes of `#current` handed to lib-storage as chunks. */
   #pushed = 0;
-  /** Body offset where the last chunk pushed starts. */
-  #lastChunk = 0;
   /** Chunks pushed that took a buffer past its part, and parts lib-storage has asked a buffer for. */
   #pastPart = 0;
   #partsCut = 0;
@@ -217,13 +215,13 @@ export class UploadBody extends Transform {
 
   #push(): void {
     const chunk = this.#current!.subarray(this.#pushed, this.#used);
-    this.#lastChunk = this.#start + this.#pushed;
+    const lastChunk = this.#start + this.#pushed;
     this.bytes += chunk.length;
     this.#pushed = this.#used;
     if (this.#pushed > this.#partSize) {
       // lib-storage cuts the part on this chunk.
       this.#pastPart++;
-      this.#filled.push({ buffer: this.#current!, lastChunk: this.#lastChunk });
+      this.#filled.push({ buffer: this.#current!, lastChunk });
     }
     this.push(chunk);
   }
