@@ -123,3 +123,35 @@ for (const backend of backends) {
     });
   });
 }
+
+// moto_server is rarely on PATH, so the external-endpoint backend (loaded only for `externalS3`) is also run
+// against a second stack's S3 server. Job credentials are the first stack's and mean nothing to the second,
+// so this covers what the stack itself does there: create the bucket, write the source artifact with SSE-KMS.
+describe('artifacts on an external endpoint (a second stack)', () => {
+  let inner: LocalStack;
+  let outer: LocalStack;
+  beforeAll(async () => {
+    inner = await startLocalStack({ artifactBucket: 'external-artifacts' });
+    outer = await startLocalStack({
+      artifactBucket: 'external-artifacts',
+      externalS3: { endpoint: inner.endpoints.s3 },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await outer?.stop();
+    await inner?.stop();
+  });
+
+  it('the source action writes its artifact to the external endpoint, encrypted with SSE-KMS', async () => {
+    const cp = codepipeline(outer);
+    const demo = await startDemo(outer, cp);
+    const job = await demo.poll();
+    const input = job.data!.inputArtifacts![0]!.location!.s3Location!;
+    expect(input.bucketName).toBe('external-artifacts');
+    const s3 = new S3Client({ ...inner.clientConfig('s3'), maxAttempts: 1 });
+    const got = await s3.send(new GetObjectCommand({ Bucket: input.bucketName, Key: input.objectKey }));
+    expect(got.ServerSideEncryption).toBe('aws:kms');
+    const zip = Buffer.from(await got.Body!.transformToByteArray());
+    expect(zip.subarray(0, 2).toString()).toBe('PK');
+  });
+});

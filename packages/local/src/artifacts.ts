@@ -1,15 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { copyFile, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import {
-  CopyObjectCommand,
-  CreateBucketCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Credentials } from './credentials.js';
 import type { ObjectStore } from './s3/store.js';
 
@@ -20,7 +12,8 @@ export interface Encryption {
 
 /**
  * Where the CodePipeline side reads and writes artifacts itself (source actions). Two implementations: the
- * in-process store, and any external S3 endpoint (moto_server, MinIO) reached with the SDK.
+ * in-process store, and any external S3 endpoint (moto_server, MinIO) reached with the SDK
+ * (external-artifacts.ts).
  */
 export interface ArtifactBackend {
   ensureBucket(bucket: string): Promise<void>;
@@ -99,63 +92,4 @@ export interface ExternalS3Options {
   region?: string;
   credentials?: Credentials;
   forcePathStyle?: boolean;
-}
-
-export class ExternalArtifacts implements ArtifactBackend {
-  readonly client: S3Client;
-
-  constructor(options: ExternalS3Options, region: string, fallback: Credentials) {
-    this.client = new S3Client({
-      endpoint: options.endpoint,
-      region: options.region ?? region,
-      credentials: options.credentials ?? fallback,
-      forcePathStyle: options.forcePathStyle ?? true,
-    });
-  }
-
-  async ensureBucket(bucket: string): Promise<void> {
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
-    } catch {
-      await this.client.send(new CreateBucketCommand({ Bucket: bucket }));
-    }
-  }
-
-  async putFile(bucket: string, key: string, file: string, enc: Encryption): Promise<string> {
-    const up = new Upload({
-      client: this.client,
-      params: {
-        Bucket: bucket,
-        Key: key,
-        Body: createReadStream(file),
-        ContentType: 'application/zip',
-        ServerSideEncryption: 'aws:kms',
-        ...(enc.kmsKeyId ? { SSEKMSKeyId: enc.kmsKeyId } : {}),
-      },
-    });
-    const out = await up.done();
-    return (out.ETag ?? '').replaceAll('"', '') || randomBytes(8).toString('hex');
-  }
-
-  async copy(
-    from: { bucket: string; key: string },
-    to: { bucket: string; key: string },
-    enc: Encryption,
-  ): Promise<string> {
-    const head = await this.client
-      .send(new HeadObjectCommand({ Bucket: from.bucket, Key: from.key }))
-      .catch(() => {
-        throw new Error(`The object s3://${from.bucket}/${from.key} does not exist`);
-      });
-    await this.client.send(
-      new CopyObjectCommand({
-        Bucket: to.bucket,
-        Key: to.key,
-        CopySource: `${from.bucket}/${encodeURIComponent(from.key).replace(/%2F/g, '/')}`,
-        ServerSideEncryption: 'aws:kms',
-        ...(enc.kmsKeyId ? { SSEKMSKeyId: enc.kmsKeyId } : {}),
-      }),
-    );
-    return (head.ETag ?? '').replaceAll('"', '');
-  }
 }

@@ -7,12 +7,7 @@ import {
   type AppConfigServerOptions,
   startAppConfigServer,
 } from './appconfig/server.js';
-import {
-  type ArtifactBackend,
-  ExternalArtifacts,
-  type ExternalS3Options,
-  LocalArtifacts,
-} from './artifacts.js';
+import { type ArtifactBackend, type ExternalS3Options, LocalArtifacts } from './artifacts.js';
 import type { Env, JobTimeouts } from './codepipeline/context.js';
 import { sweepJobs } from './codepipeline/jobs.js';
 import type { CodePipelineState } from './codepipeline/model.js';
@@ -130,9 +125,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (saved?.s3) store.load(saved.s3);
     store.onChange = () => stateFile.changed();
   }
-  const artifacts: ArtifactBackend = store
-    ? new LocalArtifacts(store, region, accountId)
-    : new ExternalArtifacts(options.externalS3!, region, credentials);
+  let artifacts: ArtifactBackend;
+  if (store) artifacts = new LocalArtifacts(store, region, accountId);
+  else {
+    // Loaded only for an external endpoint: otherwise the SDK would be half of the stack's heap.
+    const { ExternalArtifacts } = await import('./external-artifacts.js');
+    artifacts = new ExternalArtifacts(options.externalS3!, region, credentials);
+  }
   await artifacts.ensureBucket(artifactBucket);
 
   const env = createCodePipelineEnv({
