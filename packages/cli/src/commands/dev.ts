@@ -3,23 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  AppConfigClient,
-  CreateApplicationCommand,
-  CreateConfigurationProfileCommand,
-  CreateDeploymentStrategyCommand,
-  CreateEnvironmentCommand,
-  CreateHostedConfigurationVersionCommand,
-  GetDeploymentCommand,
-  StartDeploymentCommand,
-} from '@aws-sdk/client-appconfig';
-import {
-  CodePipelineClient,
-  CreatePipelineCommand,
-  GetPipelineExecutionCommand,
-  ListActionExecutionsCommand,
-  StartPipelineExecutionCommand,
-} from '@aws-sdk/client-codepipeline';
+import type { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { type AnyPlugin, actionTypeId } from '@pipewright/core';
 import type { Command } from 'commander';
 import { type CommonOptions, humanLogger, type Io, withCommon } from '../common.js';
@@ -103,6 +87,14 @@ export async function dev(specs: string[], options: DevOptions, io: Io): Promise
     throw new CliError(`project folder ${project} does not exist`, 'pass --project <dir>');
   const { shellBuild, shellTest } = await import('@pipewright/plugin-shell');
   const { localFolderSource } = await import('@pipewright/local');
+  const { AppConfigClient } = await import('@aws-sdk/client-appconfig');
+  const {
+    CodePipelineClient,
+    CreatePipelineCommand,
+    GetPipelineExecutionCommand,
+    ListActionExecutionsCommand,
+    StartPipelineExecutionCommand,
+  } = await import('@aws-sdk/client-codepipeline');
   const extra: { plugins: AnyPlugin[]; note?: string } =
     specs.length > 0 ? { plugins: await loadPlugins(specs, io.cwd) } : await currentProjectPlugins(io);
   const plugins: AnyPlugin[] = [...new Set<AnyPlugin>([shellBuild, shellTest, ...extra.plugins])];
@@ -313,6 +305,15 @@ async function runAppConfig(
   io: Io,
   deadline: number,
 ): Promise<DevResult['appconfig'] | undefined> {
+  const {
+    CreateApplicationCommand,
+    CreateConfigurationProfileCommand,
+    CreateDeploymentStrategyCommand,
+    CreateEnvironmentCommand,
+    CreateHostedConfigurationVersionCommand,
+    GetDeploymentCommand,
+    StartDeploymentCommand,
+  } = await import('@aws-sdk/client-appconfig');
   const settingsFile = join(project, 'config', 'settings.json');
   const schemaFile = join(project, 'config', 'settings.schema.json');
   if (!existsSync(settingsFile) || !existsSync(schemaFile)) {

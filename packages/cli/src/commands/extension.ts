@@ -1,13 +1,4 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import {
-  AppConfigClient,
-  CreateExtensionAssociationCommand,
-  CreateExtensionCommand,
-  GetExtensionCommand,
-  ListExtensionAssociationsCommand,
-  ListExtensionsCommand,
-  UpdateExtensionAssociationCommand,
-} from '@aws-sdk/client-appconfig';
 import { type AnyPlugin, createExtensionInput } from '@pipewright/core';
 import type { Command } from 'commander';
 import {
@@ -121,6 +112,8 @@ export async function applyExtensions(
 ): Promise<DeployedExtension[]> {
   const host = await loadLambdaHost();
   const lambdaSdk = await import('@aws-sdk/client-lambda');
+  const { AppConfigClient, CreateExtensionCommand, GetExtensionCommand, ListExtensionsCommand } =
+    await import('@aws-sdk/client-appconfig');
   const lambdaEndpoint = options.lambdaEndpoint ?? io.env.AWS_ENDPOINT_URL_LAMBDA;
   const local = Boolean(lambdaEndpoint);
   if (!local && !options.functionRoleArn) {
@@ -279,6 +272,13 @@ export function resourceArn(extensionArn: string, options: AssociateOptions): st
 
 export async function associate(extensionId: string, options: AssociateOptions, io: Io) {
   const parameters = keyValues(options.param, '--param');
+  const {
+    AppConfigClient,
+    CreateExtensionAssociationCommand,
+    GetExtensionCommand,
+    ListExtensionAssociationsCommand,
+    UpdateExtensionAssociationCommand,
+  } = await import('@aws-sdk/client-appconfig');
   const client = new AppConfigClient(clientConfig(options, io.env));
   try {
     const extension = await client

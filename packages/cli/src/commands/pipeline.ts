@@ -1,4 +1,3 @@
-import { CodePipelineClient, GetPipelineCommand, UpdatePipelineCommand } from '@aws-sdk/client-codepipeline';
 import type { Command } from 'commander';
 import {
   type CommonOptions,
@@ -85,6 +84,9 @@ export function pipelineCommand(program: Command, io: Io): void {
       );
     }
     const plugin = plugins[0]!;
+    const { CodePipelineClient, GetPipelineCommand, UpdatePipelineCommand } = await import(
+      '@aws-sdk/client-codepipeline'
+    );
     const client = new CodePipelineClient(clientConfig(options, io.env));
     try {
       const current = await step(io, options, `reading pipeline ${pipelineName}`, () =>

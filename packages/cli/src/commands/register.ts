@@ -1,10 +1,4 @@
-import {
-  type ActionType,
-  type ActionTypeId,
-  CodePipelineClient,
-  CreateCustomActionTypeCommand,
-  ListActionTypesCommand,
-} from '@aws-sdk/client-codepipeline';
+import type { ActionType, ActionTypeId, CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import {
   type AnyPlugin,
   type CreateCustomActionTypeInput,
@@ -80,6 +74,7 @@ export function differences(wanted: CreateCustomActionTypeInput, registered: Act
 }
 
 async function listCustomTypes(client: CodePipelineClient): Promise<ActionType[]> {
+  const { ListActionTypesCommand } = await import('@aws-sdk/client-codepipeline');
   const all: ActionType[] = [];
   let nextToken: string | undefined;
   do {
@@ -106,6 +101,7 @@ export async function register(
   options: RegisterOptions,
   io: Io,
 ): Promise<RegisterResult[]> {
+  const { CodePipelineClient, CreateCustomActionTypeCommand } = await import('@aws-sdk/client-codepipeline');
   const client = new CodePipelineClient(clientConfig(options, io.env));
   try {
     const existing = await step(io, options, 'reading the registered action types', () =>
