@@ -1,5 +1,5 @@
-// Runs the local stack in its own process for the benchmark, as `pipewright local` runs it: the parent gets
-// the S3 client configuration over IPC and sends 'stop' when done.
+// Runs the local stack in its own process for the benchmark, as `pipewright local` runs it without the CLI
+// around it: the parent gets the S3 client configuration over IPC and sends 'stop' when done.
 import { startLocalStack } from '../dist/index.js';
 
 const stack = await startLocalStack();

@@ -184,7 +184,9 @@ try {
       const from = openSync(src, 'r');
       const to = openSync(out, 'w');
       try {
-        for (let n; (n = readSync(from, copyBuffer, 0, copyBuffer.length, null)) > 0; ) {
+        for (;;) {
+          const n = readSync(from, copyBuffer, 0, copyBuffer.length, null);
+          if (n === 0) break;
           writeSync(to, copyBuffer, 0, n);
         }
       } finally {
