@@ -2,13 +2,16 @@
 // step), every dependency included, as the runner runs them: `node dist/index.js` with no node_modules.
 // dist/ is never committed; the release workflow builds it and publishes it on the release tag.
 import { rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { banner, nodeBundlePlugins } from '../../scripts/esbuild-plugins.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outdir = join(here, 'dist');
+// `--outdir <dir>` builds elsewhere: the tests build their own copy, so that the suite's two runs (Node 20
+// and the action's Node 24, in parallel) never delete a bundle the other is running.
+const outAt = process.argv.indexOf('--outdir');
+const outdir = outAt > 0 ? resolve(process.argv[outAt + 1]) : join(here, 'dist');
 
 await rm(outdir, { recursive: true, force: true });
 // @actions/core imports @actions/http-client (and through it undici, about 400 KiB) only for getIDToken().
@@ -59,7 +62,8 @@ await writeFile(join(outdir, 'package.json'), '{ "type": "module" }\n');
 // `node build.mjs --analyze`: what the bundle is made of, by package.
 if (process.argv.includes('--analyze')) {
   const sizes = {};
-  for (const [file, { bytesInOutput }] of Object.entries(result.metafile.outputs['dist/index.js'].inputs)) {
+  const indexKey = relative(here, join(outdir, 'index.js')).replaceAll('\\', '/');
+  for (const [file, { bytesInOutput }] of Object.entries(result.metafile.outputs[indexKey].inputs)) {
     const m = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(file);
     const key = m ? m[1] : file.split('/').slice(0, 4).join('/');
     sizes[key] = (sizes[key] ?? 0) + bytesInOutput;
@@ -73,5 +77,5 @@ if (process.argv.includes('--analyze')) {
 
 for (const name of ['index.js', 'post.js']) {
   const { size } = await stat(join(outdir, name));
-  console.log(`dist/${name}: ${(size / 1024).toFixed(1)} KiB`);
+  console.log(`${relative(here, join(outdir, name))}: ${(size / 1024).toFixed(1)} KiB`);
 }

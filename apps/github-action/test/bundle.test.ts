@@ -13,6 +13,9 @@ import { startPipeline, waitForExecution } from './stack.mjs';
 const app = join(dirname(fileURLToPath(import.meta.url)), '..');
 const fixturePlugin = join(app, 'test/fixtures/finding-plugin.mjs');
 const SECRET_TOKEN = 'fixture-token-0123456789';
+// This file's own build of the bundle: the suite runs on Node 20 and on the action's Node 24 in parallel, and
+// a rebuild of dist/ by one run would delete the bundle the other is running.
+const bundle = mkdtempSync(join(tmpdir(), 'pw-action-bundle-'));
 
 interface Run {
   code: number | null;
@@ -51,7 +54,7 @@ function runBundle(
     RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(node.cmd, [...node.args, join(app, 'dist', entry)], {
+    const child = spawn(node.cmd, [...node.args, join(bundle, entry)], {
       env: { ...base, ...env },
       cwd: dir,
     });
@@ -115,7 +118,9 @@ let node24Problem: string | undefined;
 let stack: LocalStack;
 
 beforeAll(async () => {
-  const build = spawnSync(process.execPath, [join(app, 'build.mjs')], { encoding: 'utf8' });
+  const build = spawnSync(process.execPath, [join(app, 'build.mjs'), '--outdir', bundle], {
+    encoding: 'utf8',
+  });
   if (build.status !== 0) throw new Error(`the bundle did not build:\n${build.stdout}${build.stderr}`);
   const probe = spawnSync(
     'npx',
@@ -135,6 +140,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  rmSync(bundle, { recursive: true, force: true });
 });
 
 describe.each([
