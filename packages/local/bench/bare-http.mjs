@@ -1,11 +1,13 @@
-// A second reference for the benchmark: the least any object store written with Node's HTTP server can
-// cost, a server that only pipes PUT bodies into new files and GET responses out of one file, with no
-// signatures, checksums or metadata. `node bare-http.mjs <folder> <file to serve>`; speaks over IPC like
-// serve-stack.mjs.
+// The benchmark's references: the least any object store written with Node's HTTP server can cost, a server
+// that only pipes PUT bodies into new files and GET responses out of one file, with no signatures, checksums
+// or metadata; and beside it the lean server (lean-http.mjs), which does the same with no HTTP library, for
+// what loopback TCP alone costs. `node bare-http.mjs <folder> <file to serve>`; speaks over IPC like
+// serve-stack.mjs, and a DELETE to the bare server removes what both have stored.
 import { createReadStream, createWriteStream, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { leanServer } from './lean-http.mjs';
 
 const [dir, served] = process.argv.slice(2);
 const written = [];
@@ -27,9 +29,16 @@ const server = createServer({ highWaterMark: 1 << 20 }, async (req, res) => {
     res.destroy();
   }
 });
-server.listen(0, '127.0.0.1', () => process.send({ endpoint: `http://127.0.0.1:${server.address().port}` }));
+const lean = leanServer(dir, served, (file) => written.push(file));
+const listen = (s) => new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+await Promise.all([listen(server), listen(lean)]);
+const url = (s) => `http://127.0.0.1:${s.address().port}`;
+process.send({ endpoint: url(server), lean: url(lean) });
 process.on('message', (m) => {
   if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
-  if (m === 'stop') server.close(() => process.exit(0));
+  if (m === 'stop') {
+    lean.close();
+    server.close(() => process.exit(0));
+  }
 });
 process.on('disconnect', () => process.exit(0));

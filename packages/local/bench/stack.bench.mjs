@@ -27,6 +27,7 @@ import {
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startLocalStack } from '../dist/index.js';
+import { leanGet, leanPut } from './lean-http.mjs';
 
 const SIZE_MB = Number(process.env.BENCH_SIZE_MB ?? 256);
 const POLL_SECONDS = Number(process.env.BENCH_POLL_SECONDS ?? 3);
@@ -216,7 +217,7 @@ try {
   };
 
   /** The transfers against one stack: SDK client and replayed SDK-signed requests, PUT and GET. */
-  const transfers = async (label, config, bucket, stackCpu) => {
+  const transfers = async (label, config, bucket, stackCpu, lean = false) => {
     const s3 = new S3Client({ ...config, maxAttempts: 1 });
     const remove = (Key) => ({ prepare: () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key })) });
     const sdkPut = {
@@ -270,26 +271,47 @@ try {
       ...outFile,
       run: ({ out }) => replay(config.endpoint, getBox.signed, agent, undefined, () => fileWriter(out)),
     };
+    // The same signed requests from the lean client, which does no more per byte than the file copy: what
+    // is left over the copy is the stack's share and loopback TCP (the lean server's rows show the latter).
+    // Only against a stack in its own process: in one process, client and server could not overlap.
+    const port = Number(new URL(config.endpoint).port);
+    const { 'content-length': _, ...putHeaders } = putBox.signed.headers;
+    const leanRows = lean
+      ? [
+          [
+            `Artifact PUT ${SIZE_MB} MiB, lean client, ${label}`,
+            { ...remove('bench/raw.bin'), run: () => leanPut(port, putBox.signed.path, putHeaders, src) },
+            stackCpu,
+          ],
+          [
+            `Artifact GET ${SIZE_MB} MiB, lean client, ${label}`,
+            { ...outFile, run: ({ out }) => leanGet(port, getBox.signed.path, getBox.signed.headers, out) },
+            stackCpu,
+          ],
+        ]
+      : [];
     return [
       [`Artifact PUT ${SIZE_MB} MiB, lib-storage Upload (SSE-KMS), ${label}`, sdkPut, stackCpu],
       [`Artifact GET ${SIZE_MB} MiB, GetObject -> file, ${label}`, sdkGet, stackCpu],
       [`Artifact PUT ${SIZE_MB} MiB, signed request replayed, ${label}`, rawPut, stackCpu],
       [`Artifact GET ${SIZE_MB} MiB, signed request replayed, ${label}`, rawGet, stackCpu],
+      ...leanRows,
     ];
   };
 
   child = fork(new URL('./serve-stack.mjs', import.meta.url));
   bare = fork(new URL('./bare-http.mjs', import.meta.url), [dir, src]);
   const remote = await once(child, 'message').then(([m]) => m);
-  const bareEndpoint = await once(bare, 'message').then(([m]) => m.endpoint);
+  const { endpoint: bareEndpoint, lean: leanEndpoint } = await once(bare, 'message').then(([m]) => m);
   const cpuOf = (proc) => async () => {
     proc.send('cpu');
     const [m] = await once(proc, 'message');
     return cpuSeconds(m.cpu);
   };
   const bareAgent = new Agent({ keepAlive: true });
-  const bareRequest = (method, headers = {}) => ({ method, path: '/object', headers });
-  const bareRemove = { prepare: () => replay(bareEndpoint, bareRequest('DELETE'), bareAgent) };
+  const bareRemove = {
+    prepare: () => replay(bareEndpoint, { method: 'DELETE', path: '/object', headers: {} }, bareAgent),
+  };
   // curl as the client (C, large buffers, no JavaScript): what remains is the server's share and loopback
   // HTTP itself, so these rows show whether the stack is what a transfer waits for.
   const hasCurl = spawnSync('curl', ['--version']).status === 0;
@@ -330,46 +352,30 @@ try {
           cpuOf(child),
           'curl',
         ],
-        [
-          `Artifact PUT ${SIZE_MB} MiB, curl -T, bare Node server (reference)`,
-          { ...bareRemove, run: () => curl(['-T', src, `${bareEndpoint}/object`]) },
-          cpuOf(bare),
-          'curl',
-        ],
-        [
-          `Artifact GET ${SIZE_MB} MiB, curl -o, bare Node server (reference)`,
-          { ...outFile, run: ({ out }) => curl(['-o', out, `${bareEndpoint}/object`]) },
-          cpuOf(bare),
-          'curl',
-        ],
       ]
     : [];
   const cases = [
     ...(await transfers('stack in the same process', stack.clientConfig('s3'), stack.artifactBucket)),
-    ...(await transfers('stack in its own process', remote.s3, remote.bucket, cpuOf(child))),
-    [
-      `Artifact PUT ${SIZE_MB} MiB, plain HTTP request, bare Node server (reference)`,
-      {
-        ...bareRemove,
-        run: () =>
-          replay(
-            bareEndpoint,
-            bareRequest('PUT', { 'content-length': String(SIZE_MB * 1024 * 1024) }),
-            bareAgent,
-            () => createReadStream(src, { highWaterMark: 1 << 20 }),
-          ),
-      },
-      cpuOf(bare),
-    ],
-    [
-      `Artifact GET ${SIZE_MB} MiB, plain HTTP request, bare Node server (reference)`,
-      {
-        ...outFile,
-        run: ({ out }) =>
-          replay(bareEndpoint, bareRequest('GET'), bareAgent, undefined, () => fileWriter(out)),
-      },
-      cpuOf(bare),
-    ],
+    ...(await transfers('stack in its own process', remote.s3, remote.bucket, cpuOf(child), true)),
+    ...[
+      ['bare Node server (reference)', bareEndpoint],
+      ['lean server, loopback TCP alone (reference)', leanEndpoint],
+    ].flatMap(([label, endpoint]) => {
+      const port = Number(new URL(endpoint).port);
+      const headers = { host: new URL(endpoint).host };
+      return [
+        [
+          `Artifact PUT ${SIZE_MB} MiB, lean client, ${label}`,
+          { ...bareRemove, run: () => leanPut(port, '/object', headers, src) },
+          cpuOf(bare),
+        ],
+        [
+          `Artifact GET ${SIZE_MB} MiB, lean client, ${label}`,
+          { ...outFile, run: ({ out }) => leanGet(port, '/object', headers, out) },
+          cpuOf(bare),
+        ],
+      ];
+    }),
     ...curlCases,
   ];
   // Warm-up, then rounds in which every transfer directly follows a file copy of its own. The machine is
