@@ -38,33 +38,36 @@ function sendFile(socket, file) {
   const free = Array.from({ length: 4 }, () => Buffer.allocUnsafeSlow(CHUNK));
   let position = 0;
   let pending = 0;
+  let failure;
   return new Promise((resolve, reject) => {
     const pump = () => {
-      while (free.length > 0 && position < size) {
+      while (!failure && free.length > 0 && position < size) {
         const buffer = free.pop();
         const n = readSync(fd, buffer, 0, Math.min(CHUNK, size - position), position);
+        if (n === 0) failure = new Error(`${file} is shorter than its size when the transfer started`);
         position += n;
         pending++;
         socket.write(n === CHUNK ? buffer : buffer.subarray(0, n), (err) => {
           pending--;
-          if (err) return reject(err);
+          failure ??= err;
           free.push(buffer);
           pump();
         });
       }
-      if (position >= size && pending === 0) {
-        closeSync(fd);
-        resolve(size);
-      }
+      // The descriptor is closed once no write is in flight, whether the transfer ended or failed.
+      if (pending > 0 || (!failure && position < size)) return;
+      closeSync(fd);
+      if (failure) reject(failure);
+      else resolve(size);
     };
     pump();
   });
 }
 
 /**
- * Reads a message body of `length` bytes (after `initial`, the body bytes that came with the head) into a
- * new file, from `socket` created with `onread` into one reused buffer. Returns the `onread` callback and a
- * promise of the byte count.
+ * A message body on its way into the new file `out`: `expect(length, initial)` once the head is parsed (with
+ * the body bytes that came in the same read), then `write` for each later read; `finished` resolves with the
+ * byte count once `length` bytes are down.
  */
 function bodyToFile(out) {
   const fd = openSync(out, 'w');
