@@ -96,35 +96,50 @@ function bodyToFile(out) {
   };
 }
 
+/**
+ * The `onread` option that reads one message into one reused buffer: reads are gathered until the head is
+ * complete, then `onHead(parsed, initialBodyBytes)` returns the body's sink (from `bodyToFile`), nothing when
+ * no body follows, or `false` to stop reading; the sink gets every later read.
+ */
+function readMessage(onHead) {
+  let head = Buffer.alloc(0);
+  let started = false;
+  let sink;
+  return {
+    buffer: Buffer.allocUnsafeSlow(CHUNK),
+    callback: (n, buffer) => {
+      const bytes = buffer.subarray(0, n);
+      if (started) {
+        sink?.write(bytes);
+        return true;
+      }
+      head = Buffer.concat([head, bytes]);
+      const parsed = parseHead(head);
+      if (!parsed) return true;
+      started = true;
+      sink = onHead(parsed, head.subarray(parsed.bodyStart));
+      return sink !== false;
+    },
+  };
+}
+
 /** GET `path` from 127.0.0.1:`port` with `headers`; the body goes to the new file `out`. */
 export function leanGet(port, path, headers, out) {
   return new Promise((resolve, reject) => {
-    let head = Buffer.alloc(0);
-    let parsed = null;
     const body = bodyToFile(out);
     const socket = connect({
       host: '127.0.0.1',
       port,
-      onread: {
-        buffer: Buffer.allocUnsafeSlow(CHUNK),
-        callback: (n, buffer) => {
-          if (parsed) {
-            body.write(buffer.subarray(0, n));
-            return true;
-          }
-          head = Buffer.concat([head, buffer.subarray(0, n)]);
-          parsed = parseHead(head);
-          if (!parsed) return true;
-          if (!parsed.first.startsWith('HTTP/1.1 200')) {
-            body.abort();
-            socket.destroy();
-            reject(new Error(`GET ${path}: ${parsed.first}`));
-            return false;
-          }
-          body.expect(Number(parsed.headers['content-length']), head.subarray(parsed.bodyStart));
-          return true;
-        },
-      },
+      onread: readMessage((parsed, initial) => {
+        if (!parsed.first.startsWith('HTTP/1.1 200')) {
+          body.abort();
+          socket.destroy();
+          reject(new Error(`GET ${path}: ${parsed.first}`));
+          return false;
+        }
+        body.expect(Number(parsed.headers['content-length']), initial);
+        return body;
+      }),
     });
     socket.on('error', reject);
     // After the whole body this is a no-op; before it, the server hung up early.
@@ -175,43 +190,26 @@ export function leanServer(dir, served, onStored) {
     // net.Server has no `onread` option, so the accepted connection's handle (not yet reading, thanks to
     // pauseOnConnect) is wrapped in a socket that reads into one reused buffer, as the client does. `handle`
     // is an undocumented Socket option; this is a benchmark's instrument, not product code.
-    const handle = incoming._handle;
-    let head = Buffer.alloc(0);
-    let parsed = null;
-    let body;
     const socket = new Socket({
-      handle,
-      onread: {
-        buffer: Buffer.allocUnsafeSlow(CHUNK),
-        callback: (n, buffer) => {
-          if (parsed) {
-            body?.write(buffer.subarray(0, n));
-            return true;
-          }
-          head = Buffer.concat([head, buffer.subarray(0, n)]);
-          parsed = parseHead(head);
-          if (!parsed) return true;
-          if (parsed.first.startsWith('PUT')) {
-            const out = `${dir}/lean-${files++}.bin`;
-            onStored(out);
-            body = bodyToFile(out);
-            body.finished.then(() =>
-              socket.end(headText('HTTP/1.1 200 OK', { 'content-length': '0', connection: 'close' })),
-            );
-            body.expect(Number(parsed.headers['content-length']), head.subarray(parsed.bodyStart));
-          } else {
-            const size = statSync(served).size;
-            socket.write(
-              headText('HTTP/1.1 200 OK', { 'content-length': String(size), connection: 'close' }),
-            );
-            sendFile(socket, served).then(
-              () => socket.end(),
-              () => socket.destroy(),
-            );
-          }
-          return true;
-        },
-      },
+      handle: incoming._handle,
+      onread: readMessage((parsed, initial) => {
+        if (parsed.first.startsWith('PUT')) {
+          const out = `${dir}/lean-${files++}.bin`;
+          onStored(out);
+          const body = bodyToFile(out);
+          body.finished.then(() =>
+            socket.end(headText('HTTP/1.1 200 OK', { 'content-length': '0', connection: 'close' })),
+          );
+          body.expect(Number(parsed.headers['content-length']), initial);
+          return body;
+        }
+        const size = statSync(served).size;
+        socket.write(headText('HTTP/1.1 200 OK', { 'content-length': String(size), connection: 'close' }));
+        sendFile(socket, served).then(
+          () => socket.end(),
+          () => socket.destroy(),
+        );
+      }),
     });
     socket.on('error', () => socket.destroy());
     socket.resume();

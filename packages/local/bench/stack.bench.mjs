@@ -275,6 +275,7 @@ try {
     // is left over the copy is the stack's share and loopback TCP (the lean server's rows show the latter).
     // Only against a stack in its own process: in one process, client and server could not overlap.
     const port = Number(new URL(config.endpoint).port);
+    // leanPut sets Content-Length itself.
     const { 'content-length': _, ...putHeaders } = putBox.signed.headers;
     const leanRows = lean
       ? [
@@ -361,8 +362,9 @@ try {
       ['bare Node server (reference)', bareEndpoint],
       ['lean server, loopback TCP alone (reference)', leanEndpoint],
     ].flatMap(([label, endpoint]) => {
-      const port = Number(new URL(endpoint).port);
-      const headers = { host: new URL(endpoint).host };
+      const url = new URL(endpoint);
+      const port = Number(url.port);
+      const headers = { host: url.host };
       return [
         [
           `Artifact PUT ${SIZE_MB} MiB, lean client, ${label}`,
